@@ -1,0 +1,54 @@
+/*
+ * internal.h — declarations shared by the files of the C core. Nothing here
+ * is exported; only digit.h is public.
+ */
+#ifndef DIGIT_INTERNAL_H
+#define DIGIT_INTERNAL_H
+
+/* mkstemp, strdup, fdopen and friends; must precede every system header, so
+ * each .c file includes this header first. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#define DIGIT_BUILD 1
+#include "../include/digit.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define DIGIT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DIGIT_PRINTF(a, b)
+#endif
+
+/* ---- errors (error.c) ---- */
+
+/* Records a message for digit_last_error() on this thread and returns
+ * `status`, so that failures read `return digit_fail(DIGIT_ERR_IO, ...)`. */
+digit_status digit_fail(digit_status status, const char *fmt, ...)
+    DIGIT_PRINTF(2, 3);
+/* Clears this thread's message (each public call starts with it). */
+void digit_clear_error(void);
+
+/* ---- files (fileio.c) ---- */
+
+/* Reads a whole file, transparently gunzipping it when it starts with the
+ * gzip magic. Refuses results larger than `limit` bytes. *data is malloc'd. */
+digit_status digit_read_file(const char *path, size_t limit, int gunzip,
+                             uint8_t **data, size_t *size);
+/* Writes `size` bytes to `path` atomically: temp file in the same folder,
+ * fsync, rename, fsync of the folder. `path` is untouched on failure. */
+digit_status digit_write_file_atomic(const char *path, const void *data,
+                                     size_t size);
+
+/* ---- checked arithmetic ---- */
+
+/* *out = a * b, returning 0 on overflow. */
+static inline int digit_mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+#endif

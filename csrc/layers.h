@@ -1,0 +1,62 @@
+/*
+ * layers.h — forward and backward passes of the layer kinds, as plain
+ * functions over caller-owned buffers (no allocation, no state).
+ *
+ * Activations are NHWC: image b, row y, column x, channel c lives at
+ * ((b*H + y)*W + x)*C + c. That keeps convolutions as one long GEMM over
+ * the whole batch (rows = B*Ho*Wo output pixels). Weights keep PyTorch's
+ * layouts: conv [Co, Ci, K, K], linear [No, Ni].
+ *
+ * Backward functions overwrite (not accumulate) the parameter gradients.
+ */
+#ifndef DIGIT_LAYERS_H
+#define DIGIT_LAYERS_H
+
+#include <stdint.h>
+
+#include "real.h"
+
+typedef struct conv_shape {
+    int B, H, W, Ci;   /* input  [B, H, W, Ci] */
+    int Ho, Wo, Co;    /* output [B, Ho, Wo, Co] */
+    int K, pad, stride;
+} conv_shape;
+
+/* col: [B*Ho*Wo, Ci*K*K] scratch that backward reuses; out = col x w^T + b. */
+void conv2d_forward(const conv_shape *s, const real *in, const real *w,
+                    const real *bias, real *col, real *out);
+/* din may be NULL (first layer). dcol: scratch of col's size when din set. */
+void conv2d_backward(const conv_shape *s, const real *col, const real *w,
+                     const real *dout, real *dw, real *dbias, real *dcol,
+                     real *din);
+
+/* In place: x = max(x, 0); backward zeroes d where the output was 0. */
+void relu_forward(real *x, size_t n);
+void relu_backward(const real *out, real *d, size_t n);
+
+/* K x K window, stride K, floor mode (as PyTorch's MaxPool2d(K)). arg
+ * records the winning input index per output for backward. */
+void maxpool_forward(int B, int H, int W, int C, int K, const real *in,
+                     real *out, int32_t *arg);
+void maxpool_backward(int B, int H, int W, int C, int K, const int32_t *arg,
+                      const real *dout, real *din);
+
+/* NHWC -> PyTorch's flatten order (C, H, W) per image, and back. */
+void flatten_forward(int B, int H, int W, int C, const real *in, real *out);
+void flatten_backward(int B, int H, int W, int C, const real *dout, real *din);
+
+/* out[B,No] = in[B,Ni] x w[No,Ni]^T + b. din may be NULL. */
+void linear_forward(int B, int Ni, int No, const real *in, const real *w,
+                    const real *bias, real *out);
+void linear_backward(int B, int Ni, int No, const real *in, const real *w,
+                     const real *dout, real *dw, real *dbias, real *din);
+
+/* Row-wise log-softmax of [B, N]; out may equal in. */
+void log_softmax_forward(int B, int N, const real *in, real *out);
+/* Mean negative log-likelihood of log-probabilities logp[B,N] at labels, and
+ * its gradient with respect to the logits that produced them:
+ * dlogits = (softmax - onehot) / B. Returns the loss. */
+double nll_loss(int B, int N, const real *logp, const uint8_t *labels,
+                real *dlogits);
+
+#endif

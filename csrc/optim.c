@@ -1,0 +1,54 @@
+/*
+ * optim.c — Adam and the learning-rate schedule.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "optim.h"
+
+int adam_init(adam *a, size_t n) {
+    a->n = n;
+    a->m = calloc(n, sizeof(float));
+    a->v = calloc(n, sizeof(float));
+    a->step = 0;
+    a->beta1 = 0.9, a->beta2 = 0.999, a->eps = 1e-8;
+    if (a->m && a->v) return 1;
+    adam_free(a);
+    return 0;
+}
+
+void adam_free(adam *a) {
+    free(a->m);
+    free(a->v);
+    a->m = a->v = NULL;
+}
+
+/* The same sequence of operations as PyTorch's single-tensor Adam:
+ *   m = lerp(m, g, 1-b1); v = b2*v + (1-b2)*g*g
+ *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)  */
+void adam_step(adam *a, float *p, const float *g, double lr) {
+    a->step++;
+    const double bc1 = 1 - pow(a->beta1, (double)a->step);
+    const double bc2 = 1 - pow(a->beta2, (double)a->step);
+    const float step_size = (float)(lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+    const float w1 = (float)(1 - a->beta1), b2 = (float)a->beta2,
+                w2 = (float)(1 - a->beta2), eps = (float)a->eps;
+    float *m = a->m, *v = a->v;
+    for (size_t i = 0; i < a->n; i++) {
+        m[i] += w1 * (g[i] - m[i]);
+        v[i] = v[i] * b2 + w2 * g[i] * g[i];
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+double multistep_lr(double base, double gamma, const int *milestones, int n,
+                    int epoch) {
+    double lr = base;
+    for (int i = 0; i < n; i++)
+        if (epoch >= milestones[i]) lr *= gamma;
+    return lr;
+}

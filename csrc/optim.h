@@ -1,0 +1,27 @@
+/*
+ * optim.h — Adam as PyTorch's torch.optim.Adam computes it, and the
+ * multi-step learning-rate schedule (torch.optim.lr_scheduler.MultiStepLR).
+ */
+#ifndef DIGIT_OPTIM_H
+#define DIGIT_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct adam {
+    size_t n;
+    float *m, *v;          /* first and second moments (exp_avg, exp_avg_sq) */
+    int64_t step;
+    double beta1, beta2, eps;
+} adam;
+
+int adam_init(adam *a, size_t n);   /* 0 on allocation failure */
+void adam_free(adam *a);
+void adam_step(adam *a, float *params, const float *grads, double lr);
+
+/* The rate for 0-based `epoch`: base * gamma^(milestones passed), where a
+ * milestone m is passed once m epochs have completed. */
+double multistep_lr(double base, double gamma, const int *milestones, int n,
+                    int epoch);
+
+#endif

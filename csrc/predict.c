@@ -1,0 +1,133 @@
+/*
+ * predict.c — inference and evaluation. Each call owns its scratch memory,
+ * so any number of threads may classify with one model at once.
+ */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Images per forward pass: large enough for long GEMMs, small enough that
+ * the scratch stays a few tens of MB. */
+#define PREDICT_CHUNK 64
+
+void model_normalise_u8(const digit_model *m, const uint8_t *pixels,
+                        size_t count, float *dst) {
+    /* A 256-entry table: the same float for a pixel value everywhere. */
+    float lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = ((float)v / 255.0f - m->mean) / m->std;
+    for (size_t i = 0; i < count * DIGIT_IMAGE_PIXELS; i++) dst[i] = lut[pixels[i]];
+}
+
+static void normalise_f32(const digit_model *m, const float *x, size_t count,
+                          float *dst) {
+    for (size_t i = 0; i < count * DIGIT_IMAGE_PIXELS; i++)
+        dst[i] = (x[i] - m->mean) / m->std;
+}
+
+static void emit(const float *logp, int B, digit_output kind, float *out,
+                 int *labels) {
+    for (int b = 0; b < B; b++) {
+        const float *lp = logp + (size_t)b * DIGIT_CLASSES;
+        int best = 0;
+        for (int c = 1; c < DIGIT_CLASSES; c++) best = lp[c] > lp[best] ? c : best;
+        if (labels) labels[b] = best;
+        if (!out) continue;
+        float *o = out + (size_t)b * DIGIT_CLASSES;
+        for (int c = 0; c < DIGIT_CLASSES; c++)
+            o[c] = kind == DIGIT_OUTPUT_LOG_PROBABILITIES ? lp[c] : expf(lp[c]);
+    }
+}
+
+static digit_status predict(const digit_model *m, const uint8_t *u8,
+                            const float *f32, size_t count, digit_output kind,
+                            float *out, int *labels) {
+    digit_clear_error();
+    if (!m || (!u8 && !f32))
+        return digit_fail(DIGIT_ERR_ARGUMENT, "model or images is NULL");
+    if (kind != DIGIT_OUTPUT_PROBABILITIES && kind != DIGIT_OUTPUT_LOG_PROBABILITIES)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "unknown output kind %d", (int)kind);
+    if (count == 0) return DIGIT_OK;
+    if (count > SIZE_MAX / DIGIT_IMAGE_PIXELS)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "count %zu is too large", count);
+    if (f32)
+        for (size_t i = 0; i < count * DIGIT_IMAGE_PIXELS; i++)
+            if (!isfinite(f32[i]))
+                return digit_fail(DIGIT_ERR_ARGUMENT,
+                                  "image %zu pixel %zu is not a finite number",
+                                  i / DIGIT_IMAGE_PIXELS, i % DIGIT_IMAGE_PIXELS);
+    int cap = count < PREDICT_CHUNK ? (int)count : PREDICT_CHUNK;
+    net_work w;
+    if (!net_work_alloc(&w, &m->plan, cap, 0))
+        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
+    for (size_t done = 0; done < count; done += (size_t)cap) {
+        int B = count - done < (size_t)cap ? (int)(count - done) : cap;
+        size_t at = done * DIGIT_IMAGE_PIXELS;
+        if (u8) model_normalise_u8(m, u8 + at, (size_t)B, net_input(&w));
+        else normalise_f32(m, f32 + at, (size_t)B, net_input(&w));
+        net_forward(&m->plan, m->params, &w, B);
+        emit(net_logp(&m->plan, &w, B), B, kind,
+             out ? out + done * DIGIT_CLASSES : NULL, labels ? labels + done : NULL);
+    }
+    net_work_free(&w);
+    return DIGIT_OK;
+}
+
+DIGIT_API digit_status digit_predict_u8(const digit_model *m,
+                                        const uint8_t *images, size_t count,
+                                        digit_output kind, float *out,
+                                        int *labels) {
+    if (!images) {
+        digit_clear_error();
+        return digit_fail(DIGIT_ERR_ARGUMENT, "images is NULL");
+    }
+    return predict(m, images, NULL, count, kind, out, labels);
+}
+
+DIGIT_API digit_status digit_predict_f32(const digit_model *m,
+                                         const float *images, size_t count,
+                                         digit_output kind, float *out,
+                                         int *labels) {
+    if (!images) {
+        digit_clear_error();
+        return digit_fail(DIGIT_ERR_ARGUMENT, "images is NULL");
+    }
+    return predict(m, NULL, images, count, kind, out, labels);
+}
+
+DIGIT_API digit_status digit_evaluate(const digit_model *m,
+                                      const digit_dataset *ds,
+                                      digit_evaluation *out) {
+    digit_clear_error();
+    if (!m || !ds || !out)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "model, dataset or out is NULL");
+    memset(out, 0, sizeof *out);
+    size_t n = digit_dataset_count(ds);
+    if (n == 0) return digit_fail(DIGIT_ERR_ARGUMENT, "dataset is empty");
+    const uint8_t *images = digit_dataset_images(ds), *y = digit_dataset_labels(ds);
+    enum { STEP = 1024 };
+    float *logp = malloc(sizeof(float) * STEP * DIGIT_CLASSES);
+    int *pred = malloc(sizeof(int) * STEP);
+    digit_status st = logp && pred ? DIGIT_OK
+                                   : digit_fail(DIGIT_ERR_MEMORY, "cannot allocate");
+    double loss = 0;
+    size_t correct = 0;
+    for (size_t at = 0; at < n && st == DIGIT_OK; at += STEP) {
+        size_t B = n - at < STEP ? n - at : STEP;
+        st = digit_predict_u8(m, images + at * DIGIT_IMAGE_PIXELS, B,
+                              DIGIT_OUTPUT_LOG_PROBABILITIES, logp, pred);
+        for (size_t i = 0; st == DIGIT_OK && i < B; i++) {
+            loss -= logp[i * DIGIT_CLASSES + y[at + i]];
+            correct += pred[i] == y[at + i];
+            out->confusion[y[at + i]][pred[i]]++;
+        }
+    }
+    free(logp);
+    free(pred);
+    if (st != DIGIT_OK) return st;
+    out->loss = loss / (double)n;
+    out->accuracy = (double)correct / (double)n;
+    out->count = n;
+    return DIGIT_OK;
+}

@@ -1,0 +1,30 @@
+/*
+ * real.h — the scalar type of the network math. The library is built with
+ * float; the gradient-check test compiles layers.c and net.c a second time
+ * with -DDIGIT_REAL_DOUBLE so finite differences are not drowned by float32
+ * rounding. Only these two files use `real`.
+ */
+#ifndef DIGIT_REAL_H
+#define DIGIT_REAL_H
+
+#include <cblas.h>
+
+#ifdef DIGIT_REAL_DOUBLE
+typedef double real;
+#define REAL_GEMM cblas_dgemm
+#else
+typedef float real;
+#define REAL_GEMM cblas_sgemm
+#endif
+
+/* C[M,N] = A[M,K] x B[K,N] (+ C when accumulate), all row-major; ta/tb say
+ * that A or B is stored transposed. Leading dimensions follow from shapes. */
+static inline void gemm(int ta, int tb, int M, int N, int K, const real *A,
+                        const real *B, real *C, int accumulate) {
+    REAL_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+              tb ? CblasTrans : CblasNoTrans, M, N, K, (real)1, A,
+              ta ? M : K, B, tb ? K : N, accumulate ? (real)1 : (real)0, C,
+              N);
+}
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * digit.h — the public C API of libdigit: convolutional networks that
+ * recognise handwritten digits (MNIST-style 28x28 grayscale images).
+ *
+ * Conventions, for every function below:
+ *   - Every call that can fail returns a digit_status. DIGIT_OK is 0; on
+ *     any other value digit_last_error() returns a message for the calling
+ *     thread that names the thing (file, argument) and the problem. The
+ *     library never prints, aborts or exits.
+ *   - Handles (digit_model, digit_dataset, digit_trainer) are opaque. The
+ *     caller owns what a *_create / *_load call hands out through an out
+ *     parameter and releases it with the matching *_free (NULL is allowed).
+ *   - Pointers returned by accessors (names, metadata, pixel arrays) are
+ *     owned by the handle and stay valid until it is freed or modified.
+ *   - Images are row-major 28x28 (784 values each), batches are stored image
+ *     after image. uint8 pixels are 0..255 with ink bright (MNIST polarity);
+ *     float pixels are the same scaled to 0..1. The model applies its own
+ *     normalization; callers never do.
+ *   - Thread safety: a const handle may be used from several threads at
+ *     once (e.g. digit_predict_* on one model). Anything that modifies a
+ *     handle (training, load into, metadata) needs exclusive access.
+ *
+ * ABI: the shared library's soname is libdigit.so.1. Structures passed in
+ * begin with a struct_size field so new fields can be appended without
+ * breaking old callers; always fill them with the matching *_init call.
+ */
+#ifndef DIGIT_H
+#define DIGIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DIGIT_BUILD) && defined(__GNUC__)
+#define DIGIT_API __attribute__((visibility("default")))
+#else
+#define DIGIT_API
+#endif
+
+/* ---- versions and errors ------------------------------------------------ */
+
+#define DIGIT_VERSION_MAJOR 1
+#define DIGIT_VERSION_MINOR 0
+#define DIGIT_VERSION_PATCH 0
+/* Bumped only when a change breaks binary compatibility (and the soname). */
+#define DIGIT_ABI_VERSION 1
+
+#define DIGIT_IMAGE_SIDE 28
+#define DIGIT_IMAGE_PIXELS 784
+#define DIGIT_CLASSES 10
+
+typedef enum digit_status {
+    DIGIT_OK = 0,
+    DIGIT_ERR_ARGUMENT = 1,  /* a NULL pointer, a bad size or option        */
+    DIGIT_ERR_IO = 2,        /* a file could not be opened, read or written  */
+    DIGIT_ERR_FORMAT = 3,    /* a file's contents are malformed or unsupported */
+    DIGIT_ERR_MEMORY = 4,    /* an allocation failed or a size is too large  */
+    DIGIT_ERR_CANCELLED = 5, /* a callback asked to stop                      */
+    DIGIT_ERR_IMAGE = 6      /* an image holds no usable digit (e.g. no ink) */
+} digit_status;
+
+/* "1.0.0". Static storage. */
+DIGIT_API const char *digit_version(void);
+/* DIGIT_ABI_VERSION of the library actually loaded. */
+DIGIT_API int digit_abi_version(void);
+/* The message of the calling thread's last failed call ("" if none).
+ * Valid until the next libdigit call on the same thread. */
+DIGIT_API const char *digit_last_error(void);
+/* A short fixed name for a status, e.g. "format error". Static storage. */
+DIGIT_API const char *digit_status_name(digit_status status);
+
+/* ---- models -------------------------------------------------------------- */
+
+typedef struct digit_model digit_model;
+
+/* Names of the built-in architectures: "basic" and "compact".
+ * Returns NULL past the end. Static storage. */
+DIGIT_API const char *digit_preset_name(size_t index);
+
+/* A new model of preset `preset` with weights initialised as PyTorch does
+ * (Kaiming-uniform) from `seed`. *out receives the model; free it with
+ * digit_model_free. */
+DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
+                                          digit_model **out);
+DIGIT_API void digit_model_free(digit_model *model);
+
+/* An independent deep copy (weights and metadata). */
+DIGIT_API digit_status digit_model_clone(const digit_model *model,
+                                         digit_model **out);
+
+/* The preset name, e.g. "basic". */
+DIGIT_API const char *digit_model_arch(const digit_model *model);
+/* Number of trainable parameters (basic: 421642, compact: 31898). */
+DIGIT_API size_t digit_model_param_count(const digit_model *model);
+
+/* One row of the layer table: "conv1" "conv2d 1->32 k3 p1" [32,28,28] 320. */
+typedef struct digit_layer_info {
+    const char *name;        /* "conv1", "relu1", "pool1", "fc1", ... */
+    const char *description; /* human-readable parameters of the layer */
+    int out_channels, out_height, out_width; /* output shape per image;
+                                                 flat layers: [n,1,1]   */
+    size_t param_count;
+} digit_layer_info;
+
+DIGIT_API size_t digit_model_layer_count(const digit_model *model);
+/* Fills *out for layer `index` (< digit_model_layer_count). */
+DIGIT_API digit_status digit_model_layer(const digit_model *model, size_t index,
+                                         digit_layer_info *out);
+
+/* Writes a printable multi-line summary (layer table and totals) into buf,
+ * NUL-terminated and truncated to cap bytes. Returns the length the full
+ * summary needs, excluding the NUL, like snprintf. */
+DIGIT_API size_t digit_model_summary(const digit_model *model, char *buf,
+                                     size_t cap);
+
+/* Free-form string metadata saved with the model (safetensors
+ * __metadata__), e.g. "trained_with", "test_accuracy". Keys "format",
+ * "arch", "mean" and "std" are reserved and written by the library. */
+DIGIT_API const char *digit_model_metadata(const digit_model *model,
+                                           const char *key);
+DIGIT_API digit_status digit_model_set_metadata(digit_model *model,
+                                                const char *key,
+                                                const char *value);
+/* Keys in insertion order; NULL past the end. */
+DIGIT_API const char *digit_model_metadata_key(const digit_model *model,
+                                               size_t index);
+
+/* The weights as one float array in state_dict order (conv1.weight,
+ * conv1.bias, ...). Tensor names, shapes and offsets come from
+ * digit_model_tensor. Writable: changing values changes the model. */
+typedef struct digit_tensor_info {
+    const char *name;  /* "conv1.weight" */
+    int rank;          /* 1, 2 or 4 */
+    int shape[4];
+    size_t offset;     /* first element in digit_model_weights() */
+    size_t count;      /* number of elements */
+} digit_tensor_info;
+
+DIGIT_API size_t digit_model_tensor_count(const digit_model *model);
+DIGIT_API digit_status digit_model_tensor(const digit_model *model,
+                                          size_t index, digit_tensor_info *out);
+DIGIT_API float *digit_model_weights(digit_model *model);
+
+/* ---- model files (safetensors) ------------------------------------------ */
+
+/* Saves F32 tensors under PyTorch state_dict names, with the architecture
+ * and normalization in __metadata__. Atomic: writes a temporary file in the
+ * same folder, fsyncs it and renames it over `path`; on failure `path` is
+ * left as it was. */
+DIGIT_API digit_status digit_model_save(const digit_model *model,
+                                        const char *path);
+/* Loads a file written by digit_model_save or by safetensors.torch.save_file
+ * from a PyTorch model of a known architecture (the preset is inferred from
+ * tensor names and shapes when metadata is missing). Every length, offset
+ * and shape is validated against the file. */
+DIGIT_API digit_status digit_model_load(const char *path, digit_model **out);
+/* The same from a buffer already in memory. */
+DIGIT_API digit_status digit_model_load_memory(const void *data, size_t size,
+                                               digit_model **out);
+
+/* ---- inference ----------------------------------------------------------- */
+
+typedef enum digit_output {
+    DIGIT_OUTPUT_PROBABILITIES = 0,   /* softmax, each row sums to 1 */
+    DIGIT_OUTPUT_LOG_PROBABILITIES = 1
+} digit_output;
+
+/* Classifies `count` images. `out` (may be NULL) receives count*10 values of
+ * the requested kind; `labels` (may be NULL) the argmax of each image.
+ * Thread-safe on one model: each call uses its own scratch memory. */
+DIGIT_API digit_status digit_predict_u8(const digit_model *model,
+                                        const uint8_t *images, size_t count,
+                                        digit_output kind, float *out,
+                                        int *labels);
+DIGIT_API digit_status digit_predict_f32(const digit_model *model,
+                                         const float *images, size_t count,
+                                         digit_output kind, float *out,
+                                         int *labels);
+
+/* ---- datasets (MNIST IDX files) ------------------------------------------ */
+
+typedef struct digit_dataset digit_dataset;
+
+/* Loads an IDX image file (magic 0x803, n x 28 x 28 uint8) and its IDX label
+ * file (magic 0x801, n uint8 labels 0..9), raw or gzip-compressed. Counts,
+ * dimensions and sizes are checked against each other and the files. */
+DIGIT_API digit_status digit_dataset_load(const char *images_path,
+                                          const char *labels_path,
+                                          digit_dataset **out);
+/* Loads "<dir>/train-*-ubyte" (train != 0) or "<dir>/t10k-*-ubyte", with or
+ * without a .gz suffix. */
+DIGIT_API digit_status digit_dataset_load_mnist(const char *dir, int train,
+                                                digit_dataset **out);
+/* A dataset copied from memory: count*784 pixels and count labels 0..9. */
+DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
+                                            const uint8_t *labels, size_t count,
+                                            digit_dataset **out);
+/* A copy of images [start, start+count). */
+DIGIT_API digit_status digit_dataset_slice(const digit_dataset *dataset,
+                                           size_t start, size_t count,
+                                           digit_dataset **out);
+DIGIT_API void digit_dataset_free(digit_dataset *dataset);
+DIGIT_API size_t digit_dataset_count(const digit_dataset *dataset);
+DIGIT_API const uint8_t *digit_dataset_images(const digit_dataset *dataset);
+DIGIT_API const uint8_t *digit_dataset_labels(const digit_dataset *dataset);
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+typedef struct digit_evaluation {
+    double loss;       /* mean negative log-likelihood */
+    double accuracy;   /* fraction correct, 0..1 */
+    size_t count;      /* images evaluated */
+    /* confusion[true][predicted] */
+    uint32_t confusion[DIGIT_CLASSES][DIGIT_CLASSES];
+} digit_evaluation;
+
+DIGIT_API digit_status digit_evaluate(const digit_model *model,
+                                      const digit_dataset *dataset,
+                                      digit_evaluation *out);
+
+/* ---- training ------------------------------------------------------------ */
+
+#define DIGIT_MAX_MILESTONES 16
+
+typedef struct digit_batch_progress {
+    int epoch;             /* 1-based */
+    int batch;             /* 1-based within the epoch */
+    int batches_per_epoch;
+    float loss;            /* mean loss of this batch */
+    size_t images_seen;    /* in this epoch, this batch included */
+    double learning_rate;
+} digit_batch_progress;
+
+typedef struct digit_epoch_progress {
+    int epoch;             /* 1-based */
+    int epochs;
+    double train_loss;     /* mean over the epoch's batches */
+    double test_loss;      /* NaN when no test set was given */
+    double test_accuracy;  /* 0..1, NaN when no test set was given */
+    double seconds;        /* wall time of the epoch's training */
+    double learning_rate;  /* the rate used in this epoch */
+} digit_epoch_progress;
+
+/* Return non-zero to stop: training ends after the current batch, writes the
+ * checkpoint (if configured) and returns DIGIT_ERR_CANCELLED. */
+typedef int (*digit_batch_callback)(const digit_batch_progress *p, void *user);
+typedef int (*digit_epoch_callback)(const digit_epoch_progress *p, void *user);
+
+typedef struct digit_train_options {
+    size_t struct_size;    /* sizeof(digit_train_options), set by init */
+    int epochs;
+    int batch_size;
+    double learning_rate;  /* Adam (betas 0.9, 0.999; eps 1e-8) */
+    int milestones[DIGIT_MAX_MILESTONES]; /* epochs after which lr *= gamma */
+    int milestone_count;
+    double gamma;
+    uint64_t seed;         /* shuffling order; same seed and threads give a
+                              bitwise identical model */
+    int threads;           /* 0: all cores */
+    digit_batch_callback on_batch;  /* may be NULL */
+    digit_epoch_callback on_epoch;  /* may be NULL */
+    void *user;                     /* passed to both callbacks */
+    /* If set, training state (weights, Adam moments, position) is written
+     * atomically here after every epoch and when cancelled. */
+    const char *checkpoint_path;
+} digit_train_options;
+
+/* Fills *opt with the defaults of the model's preset (basic: Adam 0.001,
+ * batch 64, 10 epochs; compact: the same plus milestones 5,8 and gamma
+ * 0.01), seed 1 and threads 0. */
+DIGIT_API digit_status digit_train_options_init(digit_train_options *opt,
+                                                const char *preset);
+
+/* Trains `model` in place on `train`; evaluates on `test` (may be NULL)
+ * after each epoch. When `resume_path` is non-NULL, the optimizer state and
+ * position are restored from that checkpoint (written by a run with the
+ * same options) and training continues where it stopped, producing the same
+ * model bit for bit as an uninterrupted run. */
+DIGIT_API digit_status digit_train(digit_model *model,
+                                   const digit_dataset *train,
+                                   const digit_dataset *test,
+                                   const digit_train_options *opt,
+                                   const char *resume_path);
+
+/* ---- images (PNG) -------------------------------------------------------- */
+
+/* Decodes a PNG of any colour type and bit depth and preprocesses it the
+ * MNIST way: gray, ink made bright, cropped to the ink, scaled so its longer
+ * side is 20 px and centred by centre of mass in 28x28. `out` receives 784
+ * pixels. Refuses non-PNG, corrupt or oversized files and images without
+ * ink (DIGIT_ERR_IMAGE). */
+DIGIT_API digit_status digit_image_load_png(const char *path, uint8_t *out);
+DIGIT_API digit_status digit_image_load_png_memory(const void *data,
+                                                   size_t size, uint8_t *out);
+/* Preprocesses an already decoded 8-bit gray image (width x height). */
+DIGIT_API digit_status digit_image_preprocess(const uint8_t *gray, int width,
+                                              int height, uint8_t *out);
+/* Writes an 8-bit grayscale PNG (atomically). */
+DIGIT_API digit_status digit_image_save_png(const char *path,
+                                            const uint8_t *gray, int width,
+                                            int height);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DIGIT_H */
