@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 CC ?= cc
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O3 -g
 BUILD ?= build
 
 VERSION := 1.0.0
@@ -17,7 +17,7 @@ LIB_CFLAGS := -std=c11 $(WARN) -fPIC -fvisibility=hidden -DNDEBUG -Iinclude $(CF
 LIBS := -lopenblas -lpng16 -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
-.PHONY: all clean install test test-c example
+.PHONY: all clean install test test-c example FORCE
 all: $(BUILD)/libdigit.so.1 $(BUILD)/libdigit.a $(BUILD)/digit.pc
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h include/digit.h
@@ -32,8 +32,15 @@ $(BUILD)/libdigit.a: $(OBJS)
 	rm -f $@
 	ar rcs $@ $(OBJS)
 
-$(BUILD)/digit.pc: digit.pc.in Makefile
+# digit.pc embeds the install paths, so it is rewritten whenever they
+# change (`make install PREFIX=...` after a plain `make`); pc-paths holds
+# the paths it was last written for.
+$(BUILD)/pc-paths: FORCE
 	@mkdir -p $(BUILD)
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' | cmp -s - $@ || \
+	    echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' > $@
+
+$(BUILD)/digit.pc: digit.pc.in Makefile $(BUILD)/pc-paths
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 

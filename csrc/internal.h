@@ -24,6 +24,16 @@
 #define DIGIT_PRINTF(a, b)
 #endif
 
+/* Hot element-wise loops get AVX-512, AVX2+FMA and baseline versions; the
+ * loader picks one for the CPU at hand (GCC/clang function multiversioning). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(DIGIT_NO_CLONES)
+#define DIGIT_HOT \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DIGIT_HOT
+#endif
+
 /* ---- errors (error.c) ---- */
 
 /* Records a message for digit_last_error() on this thread and returns

@@ -10,116 +10,184 @@
 
 /* ---- conv2d: im2col + one GEMM over the batch ---- */
 
-/* One row of col per output pixel, columns in PyTorch's weight order
- * (ci, ky, kx), so the weight matrix [Co, Ci*K*K] is used as stored. */
-static void im2col(const conv_shape *s, const real *in, real *col) {
-    const int KK = s->K * s->K, CKK = s->Ci * KK;
+void conv_pack(const conv_shape *s, const real *w, real *packed) {
+    const int KK = s->K * s->K;
+    for (int o = 0; o < s->Co; o++)
+        for (int c = 0; c < s->Ci; c++)
+            for (int k = 0; k < KK; k++)
+                packed[((size_t)o * KK + k) * s->Ci + c] = w[((size_t)o * s->Ci + c) * KK + k];
+}
+
+void conv_unpack(const conv_shape *s, const real *packed, real *w) {
+    const int KK = s->K * s->K;
+    for (int o = 0; o < s->Co; o++)
+        for (int c = 0; c < s->Ci; c++)
+            for (int k = 0; k < KK; k++)
+                w[((size_t)o * s->Ci + c) * KK + k] = packed[((size_t)o * KK + k) * s->Ci + c];
+}
+
+/* The kx range [*lo, *hi) whose input column lies inside the image. */
+static void kx_range(const conv_shape *s, int ox, int *lo, int *hi) {
+    int x0 = ox * s->stride - s->pad;
+    *lo = x0 < 0 ? -x0 : 0;
+    *hi = s->W - x0 < s->K ? s->W - x0 : s->K;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* dst[0, n) = src[0, n) inside [lo, hi), zero outside. A plain loop: the
+ * runs are short (K*Ci values) and a memcpy call per run costs more. */
+static inline void copy_run(real *restrict dst, const real *restrict src,
+                               int lo, int hi, int n) {
+    for (int i = 0; i < lo; i++) dst[i] = 0;
+    for (int i = lo; i < hi; i++) dst[i] = src[i];
+    for (int i = hi; i < n; i++) dst[i] = 0;
+}
+
+/* One row of col per output pixel, columns (ky, kx, ci). For a fixed ky the
+ * in-bounds kx run is contiguous in NHWC memory, so each is one memcpy. */
+static inline void im2col(const conv_shape *s, const real *in, real *col) {
+    const int KC = s->K * s->Ci, KKC = s->K * KC;
     for (int b = 0; b < s->B; b++)
         for (int oy = 0; oy < s->Ho; oy++)
             for (int ox = 0; ox < s->Wo; ox++) {
-                real *row = col + ((size_t)(b * s->Ho + oy) * s->Wo + ox) * CKK;
+                real *row = col + ((size_t)(b * s->Ho + oy) * s->Wo + ox) * KKC;
+                int lo, hi, x0 = ox * s->stride - s->pad;
+                kx_range(s, ox, &lo, &hi);
                 for (int ky = 0; ky < s->K; ky++) {
                     int iy = oy * s->stride - s->pad + ky;
-                    for (int kx = 0; kx < s->K; kx++) {
-                        int ix = ox * s->stride - s->pad + kx;
-                        real *dst = row + ky * s->K + kx;
-                        if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) {
-                            for (int c = 0; c < s->Ci; c++) dst[c * KK] = 0;
-                            continue;
-                        }
-                        const real *src =
-                            in + ((size_t)(b * s->H + iy) * s->W + ix) * s->Ci;
-                        for (int c = 0; c < s->Ci; c++) dst[c * KK] = src[c];
+                    real *dst = row + ky * KC;
+                    if (iy < 0 || iy >= s->H || lo == hi) {
+                        memset(dst, 0, sizeof(real) * KC);
+                        continue;
                     }
+                    copy_run(dst, in + ((size_t)(b * s->H + iy) * s->W + x0) * s->Ci,
+                             lo * s->Ci, hi * s->Ci, KC);
                 }
             }
 }
 
-/* The adjoint of im2col: scatter-add each column entry to its input pixel. */
-static void col2im(const conv_shape *s, const real *col, real *in) {
-    const int KK = s->K * s->K, CKK = s->Ci * KK;
+static inline void add_run(real *restrict dst, const real *restrict src, int n) {
+    for (int i = 0; i < n; i++) dst[i] += src[i];
+}
+
+/* The adjoint of im2col: each column run is added back to its pixels. */
+static inline void col2im(const conv_shape *s, const real *col, real *in) {
+    const int KC = s->K * s->Ci, KKC = s->K * KC;
     memset(in, 0, sizeof(real) * (size_t)s->B * s->H * s->W * s->Ci);
     for (int b = 0; b < s->B; b++)
         for (int oy = 0; oy < s->Ho; oy++)
             for (int ox = 0; ox < s->Wo; ox++) {
-                const real *row =
-                    col + ((size_t)(b * s->Ho + oy) * s->Wo + ox) * CKK;
-                for (int ky = 0; ky < s->K; ky++) {
+                const real *row = col + ((size_t)(b * s->Ho + oy) * s->Wo + ox) * KKC;
+                int lo, hi, x0 = ox * s->stride - s->pad;
+                kx_range(s, ox, &lo, &hi);
+                for (int ky = 0; ky < s->K && lo < hi; ky++) {
                     int iy = oy * s->stride - s->pad + ky;
                     if (iy < 0 || iy >= s->H) continue;
-                    for (int kx = 0; kx < s->K; kx++) {
-                        int ix = ox * s->stride - s->pad + kx;
-                        if (ix < 0 || ix >= s->W) continue;
-                        const real *src = row + ky * s->K + kx;
-                        real *dst =
-                            in + ((size_t)(b * s->H + iy) * s->W + ix) * s->Ci;
-                        for (int c = 0; c < s->Ci; c++) dst[c] += src[c * KK];
-                    }
+                    add_run(in + ((size_t)(b * s->H + iy) * s->W + x0 + lo) * s->Ci,
+                            row + ky * KC + lo * s->Ci, (hi - lo) * s->Ci);
                 }
             }
 }
 
-void conv2d_forward(const conv_shape *s, const real *in, const real *w,
-                    const real *bias, real *col, real *out) {
-    const int rows = s->B * s->Ho * s->Wo, CKK = s->Ci * s->K * s->K;
-    im2col(s, in, col);
-    for (int r = 0; r < rows; r++)
-        memcpy(out + (size_t)r * s->Co, bias, sizeof(real) * s->Co);
-    gemm(0, 1, rows, s->Co, CKK, col, w, out, 1);
+/* Fills each of `rows` rows of out[rows, n] with bias. */
+static inline void fill_bias(real *restrict out, const real *restrict bias,
+                                size_t rows, int n) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++) out[r * n + c] = bias[c];
 }
 
-void conv2d_backward(const conv_shape *s, const real *col, const real *w,
-                     const real *dout, real *dw, real *dbias, real *dcol,
-                     real *din) {
-    const int rows = s->B * s->Ho * s->Wo, CKK = s->Ci * s->K * s->K;
-    for (int c = 0; c < s->Co; c++) dbias[c] = 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < s->Co; c++) dbias[c] += dout[(size_t)r * s->Co + c];
-    gemm(1, 0, s->Co, CKK, rows, dout, col, dw, 0);
+/* db[c] = sum over rows of d[r, c]. */
+static inline void column_sums(const real *restrict d, size_t rows, int n,
+                                  real *restrict db) {
+    for (int c = 0; c < n; c++) db[c] = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++) db[c] += d[r * n + c];
+}
+
+/* The layer functions are multiversioned whole, so the copy, bias and sum
+ * loops inlined into them are vectorised for the CPU at hand. */
+DIGIT_HOT void conv2d_forward(const conv_shape *s, const real *in, const real *packed,
+                    const real *bias, real *col, real *out) {
+    const int rows = s->B * s->Ho * s->Wo, KKC = s->Ci * s->K * s->K;
+    im2col(s, in, col);
+    fill_bias(out, bias, (size_t)rows, s->Co);
+    gemm(0, 1, rows, s->Co, KKC, col, packed, out, 1);
+}
+
+DIGIT_HOT void conv2d_backward(const conv_shape *s, const real *col, const real *packed,
+                     const real *dout, real *dpacked, real *dw, real *dbias,
+                     real *dcol, real *din) {
+    const int rows = s->B * s->Ho * s->Wo, KKC = s->Ci * s->K * s->K;
+    column_sums(dout, (size_t)rows, s->Co, dbias);
+    gemm(1, 0, s->Co, KKC, rows, dout, col, dpacked, 0);
+    conv_unpack(s, dpacked, dw);
     if (din) {
-        gemm(0, 0, rows, CKK, s->Co, dout, w, dcol, 0);
+        gemm(0, 0, rows, KKC, s->Co, dout, packed, dcol, 0);
         col2im(s, dcol, din);
     }
 }
 
 /* ---- ReLU ---- */
 
-void relu_forward(real *x, size_t n) {
+DIGIT_HOT void relu_forward(real *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void relu_backward(const real *out, real *d, size_t n) {
+DIGIT_HOT void relu_backward(const real *out, real *d, size_t n) {
     for (size_t i = 0; i < n; i++) d[i] = out[i] > 0 ? d[i] : 0;
 }
 
 /* ---- max-pool ---- */
 
-void maxpool_forward(int B, int H, int W, int C, int K, const real *in,
-                     real *out, int32_t *arg) {
+/* One output pixel's C channels: the running maximum over the window, kept
+ * first-wins on ties (as PyTorch), vectorised across channels. */
+static inline void pool_pixel(const real *in, int32_t base, int W, int C, int K,
+                              int relu, real *restrict out, int32_t *restrict arg) {
+    for (int c = 0; c < C; c++) out[c] = in[base + c], arg[c] = base + c;
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
+            if (!ky && !kx) continue;
+            int32_t at = base + (ky * W + kx) * C;
+            for (int c = 0; c < C; c++)
+                if (in[at + c] > out[c]) out[c] = in[at + c], arg[c] = at + c;
+        }
+    if (relu)
+        for (int c = 0; c < C; c++) out[c] = out[c] > 0 ? out[c] : 0;
+}
+
+DIGIT_HOT void maxpool_forward(int B, int H, int W, int C, int K, int relu,
+                               const real *in, real *out, int32_t *arg) {
     const int Ho = H / K, Wo = W / K;
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < Ho; oy++)
-            for (int ox = 0; ox < Wo; ox++)
-                for (int c = 0; c < C; c++) {
-                    /* Scan row by row keeping the first maximum, as PyTorch. */
-                    int32_t best = ((b * H + oy * K) * W + ox * K) * C + c;
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++) {
-                            int32_t i =
-                                ((b * H + oy * K + ky) * W + ox * K + kx) * C + c;
-                            if (in[i] > in[best]) best = i;
-                        }
-                    size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C + c;
-                    out[o] = in[best];
-                    arg[o] = best;
-                }
+            for (int ox = 0; ox < Wo; ox++) {
+                size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C;
+                int32_t base = ((b * H + oy * K) * W + ox * K) * C;
+                pool_pixel(in, base, W, C, K, relu, out + o, arg + o);
+            }
 }
 
-void maxpool_backward(int B, int H, int W, int C, int K, const int32_t *arg,
-                      const real *dout, real *din) {
-    const size_t n_out = (size_t)B * (H / K) * (W / K) * C;
-    memset(din, 0, sizeof(real) * (size_t)B * H * W * C);
-    for (size_t o = 0; o < n_out; o++) din[arg[o]] += dout[o];
+/* Windows do not overlap, so each input pixel receives either its window's
+ * gradient or zero: written directly, row by row, with no scatter. */
+DIGIT_HOT void maxpool_backward(int B, int H, int W, int C, int K, int relu,
+                                const int32_t *arg, const real *out,
+                                const real *dout, real *din) {
+    const int Ho = H / K, Wo = W / K;
+    /* Floor mode leaves edge rows/columns outside every window. */
+    if (H % K || W % K) memset(din, 0, sizeof(real) * (size_t)B * H * W * C);
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) {
+                size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C;
+                int32_t base = ((b * H + oy * K) * W + ox * K) * C;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        int32_t at = base + (ky * W + kx) * C;
+                        for (int c = 0; c < C; c++)
+                            din[at + c] = arg[o + c] == at + c && (!relu || out[o + c] > 0)
+                                              ? dout[o + c] : 0;
+                    }
+            }
 }
 
 /* ---- flatten ---- */
@@ -142,17 +210,15 @@ void flatten_backward(int B, int H, int W, int C, const real *dout, real *din) {
 
 /* ---- linear ---- */
 
-void linear_forward(int B, int Ni, int No, const real *in, const real *w,
+DIGIT_HOT void linear_forward(int B, int Ni, int No, const real *in, const real *w,
                     const real *bias, real *out) {
-    for (int b = 0; b < B; b++) memcpy(out + (size_t)b * No, bias, sizeof(real) * No);
+    fill_bias(out, bias, (size_t)B, No);
     gemm(0, 1, B, No, Ni, in, w, out, 1);
 }
 
-void linear_backward(int B, int Ni, int No, const real *in, const real *w,
+DIGIT_HOT void linear_backward(int B, int Ni, int No, const real *in, const real *w,
                      const real *dout, real *dw, real *dbias, real *din) {
-    for (int o = 0; o < No; o++) dbias[o] = 0;
-    for (int b = 0; b < B; b++)
-        for (int o = 0; o < No; o++) dbias[o] += dout[(size_t)b * No + o];
+    column_sums(dout, (size_t)B, No, dbias);
     gemm(1, 0, No, Ni, B, dout, in, dw, 0);
     if (din) gemm(0, 0, B, Ni, No, dout, w, din, 0);
 }
@@ -173,7 +239,7 @@ void log_softmax_forward(int B, int N, const real *in, real *out) {
 }
 
 double nll_loss(int B, int N, const real *logp, const uint8_t *labels,
-                real *dlogits) {
+                double norm, real *dlogits) {
     double loss = 0;
     for (int b = 0; b < B; b++) {
         const real *lp = logp + (size_t)b * N;
@@ -181,7 +247,7 @@ double nll_loss(int B, int N, const real *logp, const uint8_t *labels,
         if (!dlogits) continue;
         real *d = dlogits + (size_t)b * N;
         for (int i = 0; i < N; i++)
-            d[i] = ((real)exp((double)lp[i]) - (i == labels[b])) / (real)B;
+            d[i] = (real)((exp((double)lp[i]) - (i == labels[b])) / norm);
     }
-    return loss / B;
+    return loss / norm;
 }

@@ -3,15 +3,18 @@
  * functions over caller-owned buffers (no allocation, no state).
  *
  * Activations are NHWC: image b, row y, column x, channel c lives at
- * ((b*H + y)*W + x)*C + c. That keeps convolutions as one long GEMM over
- * the whole batch (rows = B*Ho*Wo output pixels). Weights keep PyTorch's
- * layouts: conv [Co, Ci, K, K], linear [No, Ni].
+ * ((b*H + y)*W + x)*C + c. That keeps a convolution one long GEMM over the
+ * whole batch (rows = B*Ho*Wo output pixels) and makes every im2col copy a
+ * contiguous run. Parameters keep PyTorch's layouts (conv [Co, Ci, K, K],
+ * linear [No, Ni]); convolutions work on a packed copy of their weights,
+ * [Co, K, K, Ci], that matches the im2col column order.
  *
  * Backward functions overwrite (not accumulate) the parameter gradients.
  */
 #ifndef DIGIT_LAYERS_H
 #define DIGIT_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "real.h"
@@ -22,24 +25,34 @@ typedef struct conv_shape {
     int K, pad, stride;
 } conv_shape;
 
-/* col: [B*Ho*Wo, Ci*K*K] scratch that backward reuses; out = col x w^T + b. */
-void conv2d_forward(const conv_shape *s, const real *in, const real *w,
+/* w [Co, Ci, K, K] (PyTorch) -> packed [Co, K, K, Ci], and back for grads. */
+void conv_pack(const conv_shape *s, const real *w, real *packed);
+void conv_unpack(const conv_shape *s, const real *packed, real *w);
+
+/* col: [B*Ho*Wo, K*K*Ci] scratch that backward reuses;
+ * out = col x packed^T + bias. */
+void conv2d_forward(const conv_shape *s, const real *in, const real *packed,
                     const real *bias, real *col, real *out);
-/* din may be NULL (first layer). dcol: scratch of col's size when din set. */
-void conv2d_backward(const conv_shape *s, const real *col, const real *w,
-                     const real *dout, real *dw, real *dbias, real *dcol,
-                     real *din);
+/* dw in PyTorch layout, via dpacked (scratch of the weights' size). din may
+ * be NULL (first layer); dcol is scratch of col's size when din is set. */
+void conv2d_backward(const conv_shape *s, const real *col, const real *packed,
+                     const real *dout, real *dpacked, real *dw, real *dbias,
+                     real *dcol, real *din);
 
 /* In place: x = max(x, 0); backward zeroes d where the output was 0. */
 void relu_forward(real *x, size_t n);
 void relu_backward(const real *out, real *d, size_t n);
 
 /* K x K window, stride K, floor mode (as PyTorch's MaxPool2d(K)). arg
- * records the winning input index per output for backward. */
-void maxpool_forward(int B, int H, int W, int C, int K, const real *in,
-                     real *out, int32_t *arg);
-void maxpool_backward(int B, int H, int W, int C, int K, const int32_t *arg,
-                      const real *dout, real *din);
+ * records the winning input index per output for backward. With relu set,
+ * the output is max(0, window max): ReLU then pooling in one pass, since
+ * max and ReLU commute. */
+void maxpool_forward(int B, int H, int W, int C, int K, int relu,
+                     const real *in, real *out, int32_t *arg);
+/* With relu set, gradients pass only where the output was positive. */
+void maxpool_backward(int B, int H, int W, int C, int K, int relu,
+                      const int32_t *arg, const real *out, const real *dout,
+                      real *din);
 
 /* NHWC -> PyTorch's flatten order (C, H, W) per image, and back. */
 void flatten_forward(int B, int H, int W, int C, const real *in, real *out);
@@ -53,10 +66,11 @@ void linear_backward(int B, int Ni, int No, const real *in, const real *w,
 
 /* Row-wise log-softmax of [B, N]; out may equal in. */
 void log_softmax_forward(int B, int N, const real *in, real *out);
-/* Mean negative log-likelihood of log-probabilities logp[B,N] at labels, and
- * its gradient with respect to the logits that produced them:
- * dlogits = (softmax - onehot) / B. Returns the loss. */
+/* Sum of the negative log-likelihoods of log-probabilities logp[B,N] at
+ * labels, divided by `norm`, and its gradient with respect to the logits
+ * that produced them: (softmax - onehot) / norm. norm is the whole batch's
+ * size when a batch is split between threads. */
 double nll_loss(int B, int N, const real *logp, const uint8_t *labels,
-                real *dlogits);
+                double norm, real *dlogits);
 
 #endif

@@ -105,6 +105,9 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
         }
         if (L->spec->kind == LAYER_CONV) {
             size_t col = (size_t)L->out_h * L->out_w * L->fan_in;
+            L->pack_off = p->npacked;
+            p->npacked += L->w_count;
+            if (L->w_count > p->conv_w_max) p->conv_w_max = L->w_count;
             L->col_off = p->col_per_image;
             p->col_per_image += col;
             if (col > p->col_max_per_image) p->col_max_per_image = col;
@@ -113,6 +116,10 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
             L->arg_off = p->arg_per_image;
             p->arg_per_image += out_n;
         }
+        /* ReLU then max-pool run as one pass (they commute). */
+        if (L->spec->kind == LAYER_MAXPOOL && i > 0 &&
+            p->layer[i - 1].spec->kind == LAYER_RELU)
+            p->layer[i - 1].fused = L->fused = 1;
         c = L->out_c, h = L->out_h, w = L->out_w, in_act = L->out_act;
     }
     const layer_plan *last = &p->layer[arch->nlayers - 1];
@@ -130,8 +137,9 @@ int net_work_alloc(net_work *w, const net_plan *p, int capacity, int training) {
     size_t n_act = B * p->act_per_image;
     size_t n_col = B * (training ? p->col_per_image : p->col_max_per_image);
     size_t n_dcol = training ? B * p->col_max_per_image : 0;
+    size_t n_dpacked = training ? p->conv_w_max : 0;
     size_t n_arg = B * p->arg_per_image;
-    size_t reals = n_act * (training ? 2 : 1) + n_col + n_dcol;
+    size_t reals = n_act * (training ? 2 : 1) + n_col + n_dcol + n_dpacked;
     /* One block: reals first, then the int32 argmax array (aligned). */
     size_t bytes = reals * sizeof(real) + n_arg * sizeof(int32_t) + 64;
     w->block = calloc(1, bytes);
@@ -140,7 +148,7 @@ int net_work_alloc(net_work *w, const net_plan *p, int capacity, int training) {
     w->act = r, r += n_act;
     if (training) w->dact = r, r += n_act;
     w->col = r, r += n_col;
-    if (training) w->dcol = r, r += n_dcol;
+    if (training) w->dcol = r, r += n_dcol, w->dpacked = r, r += n_dpacked;
     w->arg = (int32_t *)r;
     w->capacity = capacity;
     w->training = training;
@@ -162,7 +170,17 @@ static real *col_of(const layer_plan *L, net_work *w, int B) {
     return w->col + (w->training ? (size_t)B * L->col_off : 0);
 }
 
-void net_forward(const net_plan *p, const real *params, net_work *w, int B) {
+void net_pack(const net_plan *p, const real *params, real *packed) {
+    for (int i = 0; i < p->nlayers; i++) {
+        const layer_plan *L = &p->layer[i];
+        if (L->spec->kind != LAYER_CONV) continue;
+        conv_shape s = conv_of(L, 1);
+        conv_pack(&s, params + L->w_off, packed + L->pack_off);
+    }
+}
+
+void net_forward(const net_plan *p, const real *params, const real *packed,
+                 net_work *w, int B) {
     for (int i = 0; i < p->nlayers; i++) {
         const layer_plan *L = &p->layer[i];
         const real *in = w->act + (size_t)B * L->in_act;
@@ -171,14 +189,16 @@ void net_forward(const net_plan *p, const real *params, net_work *w, int B) {
         switch (L->spec->kind) {
         case LAYER_CONV: {
             conv_shape s = conv_of(L, B);
-            conv2d_forward(&s, in, params + L->w_off, params + L->b_off,
+            conv2d_forward(&s, in, packed + L->pack_off, params + L->b_off,
                            col_of(L, w, B), out);
             break;
         }
-        case LAYER_RELU: relu_forward(out, n_out); break;
+        case LAYER_RELU:
+            if (!L->fused) relu_forward(out, n_out);
+            break;
         case LAYER_MAXPOOL:
-            maxpool_forward(B, L->in_h, L->in_w, L->in_c, L->spec->k, in, out,
-                            w->arg + (size_t)B * L->arg_off);
+            maxpool_forward(B, L->in_h, L->in_w, L->in_c, L->spec->k, L->fused,
+                            in, out, w->arg + (size_t)B * L->arg_off);
             break;
         case LAYER_FLATTEN:
             flatten_forward(B, L->in_h, L->in_w, L->in_c, in, out);
@@ -194,12 +214,13 @@ void net_forward(const net_plan *p, const real *params, net_work *w, int B) {
     }
 }
 
-double net_backward(const net_plan *p, const real *params, real *grads,
-                    net_work *w, int B, const uint8_t *labels) {
+double net_backward(const net_plan *p, const real *params, const real *packed,
+                    real *grads, net_work *w, int B, const uint8_t *labels,
+                    double norm) {
     const layer_plan *last = &p->layer[p->nlayers - 1];
     /* Log-softmax + NLL: the gradient w.r.t. the logits in one step. */
     double loss = nll_loss(B, DIGIT_CLASSES, w->act + (size_t)B * last->out_act,
-                           labels, w->dact + (size_t)B * last->in_act);
+                           labels, norm, w->dact + (size_t)B * last->in_act);
     for (int i = p->nlayers - 2; i >= 0; i--) {
         const layer_plan *L = &p->layer[i];
         const real *in = w->act + (size_t)B * L->in_act;
@@ -210,18 +231,20 @@ double net_backward(const net_plan *p, const real *params, real *grads,
         switch (L->spec->kind) {
         case LAYER_CONV: {
             conv_shape s = conv_of(L, B);
-            conv2d_backward(&s, col_of(L, w, B), params + L->w_off, dout,
-                            grads + L->w_off, grads + L->b_off, w->dcol, din);
+            conv2d_backward(&s, col_of(L, w, B), packed + L->pack_off, dout,
+                            w->dpacked, grads + L->w_off, grads + L->b_off,
+                            w->dcol, din);
             break;
         }
         case LAYER_RELU:
-            relu_backward(out, w->dact + (size_t)B * L->out_act,
-                          (size_t)B * L->out_c * L->out_h * L->out_w);
+            if (!L->fused)
+                relu_backward(out, w->dact + (size_t)B * L->out_act,
+                              (size_t)B * L->out_c * L->out_h * L->out_w);
             break;
         case LAYER_MAXPOOL:
             if (din)
-                maxpool_backward(B, L->in_h, L->in_w, L->in_c, L->spec->k,
-                                 w->arg + (size_t)B * L->arg_off, dout, din);
+                maxpool_backward(B, L->in_h, L->in_w, L->in_c, L->spec->k, L->fused,
+                                 w->arg + (size_t)B * L->arg_off, out, dout, din);
             break;
         case LAYER_FLATTEN:
             if (din) flatten_backward(B, L->in_h, L->in_w, L->in_c, dout, din);

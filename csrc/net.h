@@ -50,6 +50,8 @@ typedef struct layer_plan {
     size_t col_off;            /* conv: per-image offset of its im2col rows */
     size_t arg_off;            /* maxpool: per-image offset of its argmax */
     size_t w_off, w_count, b_off, b_count; /* into the parameter array */
+    size_t pack_off;           /* conv: its packed weights in net_pack's array */
+    int fused;                 /* ReLU folded into the max-pool after it */
     int fan_in;
     char description[48];
 } layer_plan;
@@ -71,6 +73,8 @@ typedef struct net_plan {
     size_t arg_per_image;      /* int32s, all max-pool argmaxes */
     size_t col_per_image;      /* reals, every conv's im2col (training) */
     size_t col_max_per_image;  /* reals, the largest conv's im2col */
+    size_t npacked;            /* reals, all convs' packed weights */
+    size_t conv_w_max;         /* reals, the largest conv weight */
     size_t logp_act;           /* per-image offset of the log-probabilities */
 } net_plan;
 
@@ -83,7 +87,7 @@ int net_plan_build(net_plan *plan, const arch_spec *arch);
  * im2col buffer. Arrays are carved from one allocation. */
 typedef struct net_work {
     int capacity, training;
-    real *act, *dact, *col, *dcol;
+    real *act, *dact, *col, *dcol, *dpacked;
     int32_t *arg;
     void *block;
 } net_work;
@@ -100,11 +104,19 @@ static inline const real *net_logp(const net_plan *p, const net_work *w,
     return w->act + (size_t)B * p->logp_act;
 }
 
-void net_forward(const net_plan *plan, const real *params, net_work *w, int B);
-/* After net_forward on the same batch: writes the gradient of the mean NLL
- * at `labels` into grads (nparams, overwritten) and returns the loss. */
-double net_backward(const net_plan *plan, const real *params, real *grads,
-                    net_work *w, int B, const uint8_t *labels);
+/* Conv weights in the order the convolutions read them (see layers.h);
+ * `packed` holds plan->npacked reals. Run after every weight change. */
+void net_pack(const net_plan *plan, const real *params, real *packed);
+
+void net_forward(const net_plan *plan, const real *params, const real *packed,
+                 net_work *w, int B);
+/* After net_forward on the same batch: writes into grads (nparams,
+ * overwritten) the gradient of the batch's summed NLL divided by `norm`,
+ * and returns that loss. norm = B gives the mean; a batch split across
+ * workers passes the whole batch's size so the parts add up. */
+double net_backward(const net_plan *plan, const real *params,
+                    const real *packed, real *grads, net_work *w, int B,
+                    const uint8_t *labels, double norm);
 
 /* PyTorch's default init of Conv2d and Linear: weights and biases uniform in
  * +-1/sqrt(fan_in) (Kaiming-uniform with a = sqrt(5)). */

@@ -25,11 +25,13 @@ void adam_free(adam *a) {
     a->m = a->v = NULL;
 }
 
+void adam_begin(adam *a) { a->step++; }
+
 /* The same sequence of operations as PyTorch's single-tensor Adam:
  *   m = lerp(m, g, 1-b1); v = b2*v + (1-b2)*g*g
  *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)  */
-void adam_step(adam *a, float *p, const float *g, double lr) {
-    a->step++;
+DIGIT_HOT void adam_update(const adam *a, float *p, const float *const *grads,
+                           int ngrads, size_t lo, size_t hi, double lr) {
     const double bc1 = 1 - pow(a->beta1, (double)a->step);
     const double bc2 = 1 - pow(a->beta2, (double)a->step);
     const float step_size = (float)(lr / bc1);
@@ -37,9 +39,11 @@ void adam_step(adam *a, float *p, const float *g, double lr) {
     const float w1 = (float)(1 - a->beta1), b2 = (float)a->beta2,
                 w2 = (float)(1 - a->beta2), eps = (float)a->eps;
     float *m = a->m, *v = a->v;
-    for (size_t i = 0; i < a->n; i++) {
-        m[i] += w1 * (g[i] - m[i]);
-        v[i] = v[i] * b2 + w2 * g[i] * g[i];
+    for (size_t i = lo; i < hi; i++) {
+        float g = grads[0][i];
+        for (int k = 1; k < ngrads; k++) g += grads[k][i];
+        m[i] += w1 * (g - m[i]);
+        v[i] = v[i] * b2 + w2 * g * g;
         float denom = sqrtf(v[i]) / bc2_sqrt + eps;
         p[i] -= step_size * (m[i] / denom);
     }

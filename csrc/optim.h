@@ -17,7 +17,14 @@ typedef struct adam {
 
 int adam_init(adam *a, size_t n);   /* 0 on allocation failure */
 void adam_free(adam *a);
-void adam_step(adam *a, float *params, const float *grads, double lr);
+
+/* One step is adam_begin (counts it) and then adam_update over [lo, hi),
+ * which may be split between threads. The gradient is the sum of `ngrads`
+ * arrays (the parts of a batch that threads computed), added in order so
+ * the result does not depend on timing. */
+void adam_begin(adam *a);
+void adam_update(const adam *a, float *params, const float *const *grads,
+                 int ngrads, size_t lo, size_t hi, double lr);
 
 /* The rate for 0-based `epoch`: base * gamma^(milestones passed), where a
  * milestone m is passed once m epochs have completed. */

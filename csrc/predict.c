@@ -3,6 +3,7 @@
  * so any number of threads may classify with one model at once.
  */
 #include "model.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +41,45 @@ static void emit(const float *logp, int B, digit_output kind, float *out,
     }
 }
 
+/* One predict call: the inputs, the outputs, and the packed weights that
+ * its threads share. */
+typedef struct predict_job {
+    const digit_model *m;
+    const uint8_t *u8;
+    const float *f32;
+    size_t count;
+    int parts;
+    digit_output kind;
+    float *out, *packed;
+    int *labels;
+    int failed;          /* a part could not get its scratch memory */
+} predict_job;
+
+/* Part i classifies its contiguous range, PREDICT_CHUNK images at a time. */
+static void predict_part(void *ctx, int i) {
+    predict_job *j = ctx;
+    size_t lo = j->count * (size_t)i / (size_t)j->parts;
+    size_t hi = j->count * (size_t)(i + 1) / (size_t)j->parts;
+    if (lo == hi) return;
+    int cap = hi - lo < PREDICT_CHUNK ? (int)(hi - lo) : PREDICT_CHUNK;
+    net_work w;
+    if (!net_work_alloc(&w, &j->m->plan, cap, 0)) {
+        j->failed = 1;
+        return;
+    }
+    for (size_t done = lo; done < hi; done += (size_t)cap) {
+        int B = hi - done < (size_t)cap ? (int)(hi - done) : cap;
+        size_t at = done * DIGIT_IMAGE_PIXELS;
+        if (j->u8) model_normalise_u8(j->m, j->u8 + at, (size_t)B, net_input(&w));
+        else normalise_f32(j->m, j->f32 + at, (size_t)B, net_input(&w));
+        net_forward(&j->m->plan, j->m->params, j->packed, &w, B);
+        emit(net_logp(&j->m->plan, &w, B), B, j->kind,
+             j->out ? j->out + done * DIGIT_CLASSES : NULL,
+             j->labels ? j->labels + done : NULL);
+    }
+    net_work_free(&w);
+}
+
 static digit_status predict(const digit_model *m, const uint8_t *u8,
                             const float *f32, size_t count, digit_output kind,
                             float *out, int *labels) {
@@ -49,7 +89,7 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
     if (kind != DIGIT_OUTPUT_PROBABILITIES && kind != DIGIT_OUTPUT_LOG_PROBABILITIES)
         return digit_fail(DIGIT_ERR_ARGUMENT, "unknown output kind %d", (int)kind);
     if (count == 0) return DIGIT_OK;
-    if (count > SIZE_MAX / DIGIT_IMAGE_PIXELS)
+    if (count > SIZE_MAX / DIGIT_IMAGE_PIXELS / sizeof(float))
         return digit_fail(DIGIT_ERR_ARGUMENT, "count %zu is too large", count);
     if (f32)
         for (size_t i = 0; i < count * DIGIT_IMAGE_PIXELS; i++)
@@ -57,20 +97,20 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
                 return digit_fail(DIGIT_ERR_ARGUMENT,
                                   "image %zu pixel %zu is not a finite number",
                                   i / DIGIT_IMAGE_PIXELS, i % DIGIT_IMAGE_PIXELS);
-    int cap = count < PREDICT_CHUNK ? (int)count : PREDICT_CHUNK;
-    net_work w;
-    if (!net_work_alloc(&w, &m->plan, cap, 0))
-        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
-    for (size_t done = 0; done < count; done += (size_t)cap) {
-        int B = count - done < (size_t)cap ? (int)(count - done) : cap;
-        size_t at = done * DIGIT_IMAGE_PIXELS;
-        if (u8) model_normalise_u8(m, u8 + at, (size_t)B, net_input(&w));
-        else normalise_f32(m, f32 + at, (size_t)B, net_input(&w));
-        net_forward(&m->plan, m->params, &w, B);
-        emit(net_logp(&m->plan, &w, B), B, kind,
-             out ? out + done * DIGIT_CLASSES : NULL, labels ? labels + done : NULL);
-    }
-    net_work_free(&w);
+    /* Below a few chunks per thread, starting threads costs more than it
+     * saves; a single image always runs on the caller's thread. */
+    size_t useful = (count + PREDICT_CHUNK / 2 - 1) / (PREDICT_CHUNK / 2);
+    predict_job j = {m, u8, f32, count,
+                     parallel_threads(parallel_default_threads(),
+                                      useful > 64 ? 64 : (int)useful),
+                     kind, out, NULL, labels, 0};
+    j.packed = malloc(sizeof(float) * (m->plan.npacked + 1));
+    if (!j.packed) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
+    net_pack(&m->plan, m->params, j.packed);
+    parallel_blas_single();
+    parallel_run(j.parts, predict_part, &j);
+    free(j.packed);
+    if (j.failed) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
     return DIGIT_OK;
 }
 

@@ -9,6 +9,7 @@
  */
 #include "model_io.h"
 #include "optim.h"
+#include "parallel.h"
 #include "rng.h"
 
 #include <math.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define CKPT_FILE_LIMIT ((size_t)1 << 30)
 
@@ -65,19 +65,31 @@ static digit_status check_options(const digit_train_options *o) {
     return DIGIT_OK;
 }
 
+/* One thread's share of a batch: its scratch and its gradient. */
+typedef struct worker {
+    net_work work;
+    float *grads;
+    uint8_t *labels;
+    int start, count;     /* images [start, start+count) of the batch */
+    double loss;
+} worker;
+
 /* Everything that evolves during a run. */
 typedef struct trainer {
     digit_model *model;
     const digit_dataset *train, *test;
     digit_train_options opt;
     adam opt_state;
-    net_work work;
-    float *grads;
+    int nworkers;
+    worker *workers;
+    float *packed;        /* conv weights as the convolutions read them */
     uint32_t *perm;
     size_t n;
     int batches;          /* per epoch */
     int epoch, batch;     /* position: next batch to run, 0-based */
     double loss_sum;      /* over the current epoch's batches so far */
+    int step_batch, step_size; /* the batch being run and its size */
+    double step_lr;
 } trainer;
 
 /* The epoch's order: Fisher-Yates from a generator seeded by (seed, epoch). */
@@ -236,38 +248,72 @@ static digit_status restore_checkpoint(trainer *t, const char *path) {
 
 /* ---- the loop ---- */
 
-/* Gathers the batch's images (normalised) and labels in shuffled order. */
-static void load_batch(trainer *t, int b, int B, uint8_t *labels) {
+/* A worker's part of the current batch: gather its images (normalised) in
+ * shuffled order, forward, backward. The loss is normalised by the whole
+ * batch so that the parts' gradients simply add up. */
+static void train_part(void *ctx, int i) {
+    trainer *t = ctx;
+    worker *w = &t->workers[i];
+    w->loss = 0;
+    if (!w->count) return;
     const uint8_t *images = digit_dataset_images(t->train);
     const uint8_t *y = digit_dataset_labels(t->train);
-    float *in = net_input(&t->work);
-    for (int i = 0; i < B; i++) {
-        uint32_t k = t->perm[(size_t)b * t->opt.batch_size + i];
-        model_normalise_u8(t->model, images + (size_t)k * DIGIT_IMAGE_PIXELS, 1,
-                           in + (size_t)i * DIGIT_IMAGE_PIXELS);
-        labels[i] = y[k];
+    const uint32_t *order = t->perm + (size_t)t->step_batch * t->opt.batch_size + w->start;
+    float *in = net_input(&w->work);
+    for (int k = 0; k < w->count; k++) {
+        model_normalise_u8(t->model, images + (size_t)order[k] * DIGIT_IMAGE_PIXELS, 1,
+                           in + (size_t)k * DIGIT_IMAGE_PIXELS);
+        w->labels[k] = y[order[k]];
     }
+    const net_plan *p = &t->model->plan;
+    net_forward(p, t->model->params, t->packed, &w->work, w->count);
+    w->loss = net_backward(p, t->model->params, t->packed, w->grads, &w->work,
+                           w->count, w->labels, t->step_size);
 }
 
-static digit_status run_epoch(trainer *t, uint8_t *labels, double lr) {
+/* A worker's slice of the parameters: sum the parts' gradients, in worker
+ * order, and apply Adam. */
+static void update_part(void *ctx, int i) {
+    trainer *t = ctx;
+    const float *grads[PARALLEL_MAX_WORKERS];
+    int n = 0;
+    for (int k = 0; k < t->nworkers; k++)
+        if (t->workers[k].count) grads[n++] = t->workers[k].grads;
+    size_t np = t->model->plan.nparams;
+    size_t lo = np * (size_t)i / (size_t)t->nworkers;
+    size_t hi = np * (size_t)(i + 1) / (size_t)t->nworkers;
+    adam_update(&t->opt_state, t->model->params, grads, n, lo, hi, t->step_lr);
+}
+
+/* One optimisation step on batch b of the epoch; returns the batch loss. */
+static double train_step(trainer *t, int b, int B, double lr) {
+    t->step_batch = b, t->step_size = B, t->step_lr = lr;
+    for (int i = 0; i < t->nworkers; i++) {
+        t->workers[i].start = B * i / t->nworkers;
+        t->workers[i].count = B * (i + 1) / t->nworkers - t->workers[i].start;
+    }
+    net_pack(&t->model->plan, t->model->params, t->packed);
+    parallel_run(t->nworkers, train_part, t);
+    adam_begin(&t->opt_state);
+    parallel_run(t->nworkers, update_part, t);
+    double loss = 0;
+    for (int i = 0; i < t->nworkers; i++) loss += t->workers[i].loss;
+    return loss;
+}
+
+static digit_status run_epoch(trainer *t, double lr) {
     const digit_train_options *o = &t->opt;
     shuffle(t->perm, t->n, o->seed, t->epoch);
-    for (; t->batch < t->batches; ) {
+    while (t->batch < t->batches) {
         int b = t->batch;
         size_t left = t->n - (size_t)b * o->batch_size;
         int B = left < (size_t)o->batch_size ? (int)left : o->batch_size;
-        load_batch(t, b, B, labels);
-        net_forward(&t->model->plan, t->model->params, &t->work, B);
-        double loss = net_backward(&t->model->plan, t->model->params, t->grads,
-                                   &t->work, B, labels);
-        adam_step(&t->opt_state, t->model->params, t->grads, lr);
+        double loss = train_step(t, b, B, lr);
         t->loss_sum += loss;
         t->batch++;
         if (o->on_batch) {
             digit_batch_progress p = {t->epoch + 1, b + 1, t->batches, (float)loss,
-                                      left < (size_t)o->batch_size ? t->n
-                                          : (size_t)(b + 1) * o->batch_size,
-                                      lr};
+                                      (size_t)b * o->batch_size + (size_t)B, lr};
             if (o->on_batch(&p, o->user)) return DIGIT_ERR_CANCELLED;
         }
     }
@@ -285,14 +331,12 @@ static digit_status cancelled(trainer *t) {
 
 static digit_status train_loop(trainer *t) {
     const digit_train_options *o = &t->opt;
-    uint8_t *labels = malloc((size_t)o->batch_size);
-    if (!labels) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate labels");
     digit_status st = DIGIT_OK;
     while (t->epoch < o->epochs && st == DIGIT_OK) {
         double lr = multistep_lr(o->learning_rate, o->gamma, o->milestones,
                                  o->milestone_count, t->epoch);
         double start = now();
-        st = run_epoch(t, labels, lr);
+        st = run_epoch(t, lr);
         if (st == DIGIT_ERR_CANCELLED) {
             st = cancelled(t);
             break;
@@ -309,7 +353,6 @@ static digit_status train_loop(trainer *t) {
         if (o->on_epoch && o->on_epoch(&p, o->user))
             st = digit_fail(DIGIT_ERR_CANCELLED, "training cancelled after epoch %d", p.epoch);
     }
-    free(labels);
     return st;
 }
 
@@ -332,26 +375,34 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
     if (t->n > UINT32_MAX)
         return digit_fail(DIGIT_ERR_ARGUMENT, "training set of %zu images is too large", t->n);
     t->batches = (int)((t->n + (size_t)t->opt.batch_size - 1) / (size_t)t->opt.batch_size);
-    int cap = (size_t)t->opt.batch_size < t->n ? t->opt.batch_size : (int)t->n;
-    if (!adam_init(&t->opt_state, m->plan.nparams) ||
-        !net_work_alloc(&t->work, &m->plan, cap, 1) ||
-        !(t->grads = malloc(sizeof(float) * m->plan.nparams)) ||
-        !(t->perm = malloc(sizeof(uint32_t) * t->n)))
-        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate training state");
+    int bs = (size_t)t->opt.batch_size < t->n ? t->opt.batch_size : (int)t->n;
+    t->nworkers = parallel_threads(t->opt.threads, bs);
+    if (t->nworkers > PARALLEL_MAX_WORKERS) t->nworkers = PARALLEL_MAX_WORKERS;
+    int cap = (bs + t->nworkers - 1) / t->nworkers;
+    t->workers = calloc((size_t)t->nworkers, sizeof *t->workers);
+    int ok = t->workers && adam_init(&t->opt_state, m->plan.nparams) &&
+             (t->packed = malloc(sizeof(float) * (m->plan.npacked + 1))) &&
+             (t->perm = malloc(sizeof(uint32_t) * t->n));
+    for (int i = 0; ok && i < t->nworkers; i++) {
+        worker *w = &t->workers[i];
+        ok = net_work_alloc(&w->work, &m->plan, cap, 1) &&
+             (w->grads = malloc(sizeof(float) * m->plan.nparams)) &&
+             (w->labels = malloc((size_t)cap));
+    }
+    if (!ok) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate training state");
     return DIGIT_OK;
 }
 
 static void trainer_free(trainer *t) {
     adam_free(&t->opt_state);
-    net_work_free(&t->work);
-    free(t->grads);
+    for (int i = 0; t->workers && i < t->nworkers; i++) {
+        net_work_free(&t->workers[i].work);
+        free(t->workers[i].grads);
+        free(t->workers[i].labels);
+    }
+    free(t->workers);
+    free(t->packed);
     free(t->perm);
-}
-
-static int resolve_threads(int threads) {
-    if (threads > 0) return threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 DIGIT_API digit_status digit_train(digit_model *m, const digit_dataset *train,
@@ -365,12 +416,8 @@ DIGIT_API digit_status digit_train(digit_model *m, const digit_dataset *train,
     digit_status st = trainer_init(&t, m, train, test, o);
     if (st == DIGIT_OK && resume_path) st = restore_checkpoint(&t, resume_path);
     if (st == DIGIT_OK) {
-        /* OpenBLAS's thread count is process-wide: set it for the run and
-         * give the caller's setting back afterwards. */
-        int before = openblas_get_num_threads();
-        openblas_set_num_threads(resolve_threads(t.opt.threads));
+        parallel_blas_single();
         st = train_loop(&t);
-        openblas_set_num_threads(before);
     }
     trainer_free(&t);
     return st;

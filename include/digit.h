@@ -72,6 +72,16 @@ DIGIT_API const char *digit_last_error(void);
 /* A short fixed name for a status, e.g. "format error". Static storage. */
 DIGIT_API const char *digit_status_name(digit_status status);
 
+/* ---- threads ------------------------------------------------------------ */
+
+/* Threads that inference and evaluation split a batch between (0, the
+ * default: one per online core). Training takes its count from its options.
+ * libdigit runs its own threads and keeps OpenBLAS at one thread per call,
+ * setting openblas_set_num_threads(1) the first time it computes. */
+DIGIT_API void digit_set_threads(int threads);
+/* The effective count (the default resolved to the number of cores). */
+DIGIT_API int digit_threads(void);
+
 /* ---- models -------------------------------------------------------------- */
 
 typedef struct digit_model digit_model;
