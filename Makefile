@@ -13,19 +13,20 @@ VERSION := 1.0.0
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(SRCS:csrc/%.c=$(BUILD)/obj/%.o)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes
-LIB_CFLAGS := -std=c11 $(WARN) -fPIC -fvisibility=hidden -DNDEBUG -Iinclude $(CFLAGS)
+LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDEBUG -Iinclude $(CFLAGS)
 LIBS := -lopenblas -lpng16 -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
-.PHONY: all clean install test test-c example FORCE
+.PHONY: all clean install test test-c example bench FORCE
 all: $(BUILD)/libdigit.so.1 $(BUILD)/libdigit.a $(BUILD)/digit.pc
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h include/digit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/libdigit.so.1: $(OBJS)
-	$(CC) -shared -Wl,-soname,libdigit.so.1 -Wl,--no-undefined $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+$(BUILD)/libdigit.so.1: $(OBJS) libdigit.map
+	$(CC) -shared -Wl,-soname,libdigit.so.1 -Wl,--no-undefined \
+	    -Wl,--version-script=libdigit.map $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 	ln -sf libdigit.so.1 $(BUILD)/libdigit.so
 
 $(BUILD)/libdigit.a: $(OBJS)
@@ -80,6 +81,14 @@ example: all
 	LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/prefix/lib examples/c/train_and_predict $(DIGIT_DATA)
 
 test: test-c example
+
+# The benchmark (see BENCHMARKS.md). It links the static library and reads
+# net.h only to count FLOPs.
+$(BUILD)/digit-bench: bench/bench.c $(BUILD)/libdigit.a csrc/net.h
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libdigit.a $(LIBS)
+
+bench: $(BUILD)/digit-bench
+	$(BUILD)/digit-bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -160,23 +161,35 @@ static void sync_parent(const char *path) {
     free(copy);
 }
 
+/* Creates "<path>.tmp-<random>" exclusively. open() with mode 0666 lets the
+ * kernel apply the process umask, as for any new document (mkstemp would
+ * force 0600, and changing the umask to read it races with other threads). */
+static int create_temp(const char *path, char *tmp, size_t cap) {
+    static _Atomic unsigned long counter;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+                          (++counter * 0x9e3779b9UL);
+        snprintf(tmp, cap, "%s.tmp-%08lx", path, r & 0xffffffffUL);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+}
+
 digit_status digit_write_file_atomic(const char *path, const void *data,
                                      size_t size) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
+    size_t cap = strlen(path) + 32;
+    char *tmp = malloc(cap);
     if (!tmp) return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", path);
-    snprintf(tmp, len + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = create_temp(path, tmp, cap);
     if (fd < 0) {
         digit_status st = digit_fail(DIGIT_ERR_IO, "%s: cannot create: %s",
                                      path, strerror(errno));
         free(tmp);
         return st;
     }
-    /* mkstemp creates 0600; a model file is an ordinary document. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     if (write_all(fd, data, size) != 0 || fsync(fd) != 0) {
         int err = errno;
         close(fd);

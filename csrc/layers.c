@@ -233,8 +233,10 @@ void log_softmax_forward(int B, int N, const real *in, real *out) {
         for (int i = 1; i < N; i++) mx = x[i] > mx ? x[i] : mx;
         double sum = 0;
         for (int i = 0; i < N; i++) sum += exp((double)(x[i] - mx));
-        real lse = mx + (real)log(sum);
-        for (int i = 0; i < N; i++) y[i] = x[i] - lse;
+        /* (x - max) - log(sum), not x - (max + log(sum)): rounding then
+         * happens at the scale of the result, not of the max. */
+        real ls = (real)log(sum);
+        for (int i = 0; i < N; i++) y[i] = (x[i] - mx) - ls;
     }
 }
 

@@ -84,6 +84,12 @@ DIGIT_API size_t digit_model_param_count(const digit_model *m) {
     return m ? m->plan.nparams : 0;
 }
 
+DIGIT_API void digit_model_normalization(const digit_model *m, float *mean,
+                                         float *std) {
+    if (mean) *mean = m ? m->mean : 0;
+    if (std) *std = m ? m->std : 1;
+}
+
 DIGIT_API size_t digit_model_layer_count(const digit_model *m) {
     return m ? (size_t)m->plan.nlayers : 0;
 }
@@ -206,15 +212,35 @@ DIGIT_API const char *digit_model_metadata_key(const digit_model *m,
     return m && index < m->nmeta ? m->meta_key[index] : NULL;
 }
 
+static int reserved(const char *key) {
+    for (size_t i = 0; i < sizeof RESERVED_KEYS / sizeof *RESERVED_KEYS; i++)
+        if (strcmp(key, RESERVED_KEYS[i]) == 0) return 1;
+    return 0;
+}
+
+DIGIT_API digit_status digit_model_remove_metadata(digit_model *m, const char *key) {
+    digit_clear_error();
+    if (!m || !key) return digit_fail(DIGIT_ERR_ARGUMENT, "model or key is NULL");
+    if (reserved(key))
+        return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key '%s' is reserved for the library", key);
+    long i = find_key(m, key);
+    if (i < 0) return DIGIT_OK;
+    free(m->meta_key[i]);
+    free(m->meta_value[i]);
+    memmove(m->meta_key + i, m->meta_key + i + 1, sizeof(char *) * (m->nmeta - (size_t)i - 1));
+    memmove(m->meta_value + i, m->meta_value + i + 1,
+            sizeof(char *) * (m->nmeta - (size_t)i - 1));
+    m->nmeta--;
+    return DIGIT_OK;
+}
+
 DIGIT_API digit_status digit_model_set_metadata(digit_model *m, const char *key,
                                                 const char *value) {
     digit_clear_error();
     if (!m || !key || !value)
         return digit_fail(DIGIT_ERR_ARGUMENT, "model, key or value is NULL");
     if (!*key) return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key is empty");
-    for (size_t i = 0; i < sizeof RESERVED_KEYS / sizeof *RESERVED_KEYS; i++)
-        if (strcmp(key, RESERVED_KEYS[i]) == 0)
-            return digit_fail(DIGIT_ERR_ARGUMENT,
-                              "metadata key '%s' is reserved for the library", key);
+    if (reserved(key))
+        return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key '%s' is reserved for the library", key);
     return model_put_metadata(m, key, value);
 }

@@ -34,7 +34,7 @@ digit_status model_serialize(const digit_model *m, const st_entry *extra,
         t[i] = (st_entry){tp->name, tp->rank, tp->shape, m->params + tp->offset,
                           tp->count};
     }
-    memcpy(t + p->ntensors, extra, sizeof *t * nextra);
+    if (nextra) memcpy(t + p->ntensors, extra, sizeof *t * nextra);
     char mean[32], std[32];
     snprintf(mean, sizeof mean, "%.9g", (double)m->mean);
     snprintf(std, sizeof std, "%.9g", (double)m->std);
@@ -166,8 +166,13 @@ digit_status model_from_st(const char *name, const st_file *f,
     /* User metadata comes along; reserved and checkpoint keys do not. */
     for (size_t i = 0; i < f->nmeta && st == DIGIT_OK; i++) {
         const char *k = f->meta_key[i];
-        if (strcmp(k, "format") && strcmp(k, "arch") && strcmp(k, "mean") &&
-            strcmp(k, "std") && strncmp(k, "checkpoint.", 11))
+        if (!strcmp(k, "format") || !strcmp(k, "arch") || !strcmp(k, "mean") ||
+            !strcmp(k, "std") || !strncmp(k, "checkpoint.", 11))
+            continue;
+        if (m->nmeta == MODEL_MAX_METADATA)
+            st = digit_fail(DIGIT_ERR_FORMAT, "%s: more than %d metadata entries",
+                            name, MODEL_MAX_METADATA);
+        else
             st = model_put_metadata(m, k, f->meta_value[i]);
     }
     if (st != DIGIT_OK) {

@@ -117,6 +117,8 @@ static digit_status parse_string(json *j, char **out) {
                 hex4(j->s + j->pos + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 j->pos += 6;
+            } else if (cp >= 0xD800 && cp < 0xE000) {
+                cp = 0xFFFD; /* an unpaired surrogate: the replacement char */
             }
             k += put_utf8(o + k, cp);
             break;
@@ -190,7 +192,7 @@ static digit_status parse_tensor(json *j, st_tensor *t) {
             if (st == DIGIT_OK && n != 2) st = jerr(j, "data_offsets needs 2 numbers");
             if (st == DIGIT_OK && (off[0] > SIZE_MAX || off[1] > SIZE_MAX))
                 st = jerr(j, "offset too large");
-            t->begin = (size_t)off[0], t->end = (size_t)off[1];
+            if (st == DIGIT_OK) t->begin = (size_t)off[0], t->end = (size_t)off[1];
         } else {
             st = jerr(j, "unexpected or repeated key in tensor entry");
         }
@@ -230,9 +232,15 @@ static digit_status parse_metadata(json *j, st_file *st) {
     return eat(j, '}') ? DIGIT_OK : jerr(j, "expected '}'");
 }
 
+/* Only padding may follow the header object. */
+static digit_status expect_end(json *j) {
+    skip_ws(j);
+    return j->pos == j->n ? DIGIT_OK : jerr(j, "trailing characters after the header");
+}
+
 static digit_status parse_header(json *j, st_file *st) {
     if (!eat(j, '{')) return jerr(j, "header is not a JSON object");
-    if (eat(j, '}')) return DIGIT_OK;
+    if (eat(j, '}')) return expect_end(j);
     int seen_meta = 0;
     do {
         char *key;
@@ -271,9 +279,7 @@ static digit_status parse_header(json *j, st_file *st) {
         if (s != DIGIT_OK) return s;
     } while (eat(j, ','));
     if (!eat(j, '}')) return jerr(j, "expected '}' or ','");
-    skip_ws(j);
-    if (j->pos != j->n) return jerr(j, "trailing characters after the header");
-    return DIGIT_OK;
+    return expect_end(j);
 }
 
 /* ---- validation of tensors against the data section ---- */

@@ -20,14 +20,7 @@
 
 #define CKPT_FILE_LIMIT ((size_t)1 << 30)
 
-DIGIT_API digit_status digit_train_options_init(digit_train_options *o,
-                                                const char *preset) {
-    digit_clear_error();
-    if (!o) return digit_fail(DIGIT_ERR_ARGUMENT, "options is NULL");
-    const arch_spec *a = arch_find(preset);
-    if (!a)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "unknown architecture '%s' (known: basic, compact)",
-                          preset ? preset : "(null)");
+static void defaults(digit_train_options *o, const arch_spec *a) {
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->epochs = a->epochs;
@@ -38,6 +31,22 @@ DIGIT_API digit_status digit_train_options_init(digit_train_options *o,
     memcpy(o->milestones, a->milestones, sizeof(int) * (size_t)a->nmilestones);
     o->seed = 1;
     o->threads = 0;
+}
+
+DIGIT_API digit_status digit_train_options_init(digit_train_options *o, size_t size,
+                                                const char *preset) {
+    digit_clear_error();
+    if (!o) return digit_fail(DIGIT_ERR_ARGUMENT, "options is NULL");
+    if (size < offsetof(digit_train_options, on_batch))
+        return digit_fail(DIGIT_ERR_ARGUMENT, "options size %zu is too small", size);
+    const arch_spec *a = arch_find(preset);
+    if (!a)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "unknown architecture '%s' (known: basic, compact)",
+                          preset ? preset : "(null)");
+    digit_train_options full;
+    defaults(&full, a);
+    full.struct_size = size < sizeof full ? size : sizeof full;
+    memcpy(o, &full, full.struct_size);
     return DIGIT_OK;
 }
 
@@ -86,7 +95,9 @@ typedef struct trainer {
     uint32_t *perm;
     size_t n;
     int batches;          /* per epoch */
-    int epoch, batch;     /* position: next batch to run, 0-based */
+    int epoch, batch;     /* position: next batch to run, 0-based; batch ==
+                             batches: the epoch's batches are done, its
+                             evaluation is not (a cancel on its last batch) */
     double loss_sum;      /* over the current epoch's batches so far */
     int step_batch, step_size; /* the batch being run and its size */
     double step_lr;
@@ -113,7 +124,18 @@ static double now(void) {
 
 /* ---- checkpoints ---- */
 
-#define CKPT_KEYS 12
+/* A checkpoint is a model file plus the Adam moments as extra tensors
+ * ("optimizer.exp_avg.<name>", "optimizer.exp_avg_sq.<name>") and the run's
+ * options and position as "checkpoint.*" metadata. Doubles are written in
+ * hex ("%a") so they come back exactly. */
+#define CKPT_FORMAT "libdigit-checkpoint-1"
+#define CKPT_KEYS 13
+
+static void milestones_text(const digit_train_options *o, char *buf, size_t cap) {
+    buf[0] = '\0';
+    for (int i = 0; i < o->milestone_count; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), i ? ",%d" : "%d", o->milestones[i]);
+}
 
 static digit_status save_checkpoint(const trainer *t) {
     const net_plan *p = &t->model->plan;
@@ -128,54 +150,41 @@ static digit_status save_checkpoint(const trainer *t) {
         extra[2 * i + 1] = (st_entry){names[2 * i + 1], tp->rank, tp->shape,
                                       t->opt_state.v + tp->offset, tp->count};
     }
-    char v[CKPT_KEYS][64], milestones[DIGIT_MAX_MILESTONES * 12 + 1] = "";
-    for (int i = 0; i < t->opt.milestone_count; i++)
-        snprintf(milestones + strlen(milestones), sizeof milestones - strlen(milestones),
-                 i ? ",%d" : "%d", t->opt.milestones[i]);
-    /* Doubles in hex ("%a") so they come back exactly. */
+    const digit_train_options *o = &t->opt;
+    char v[CKPT_KEYS][200];
     const char *keys[CKPT_KEYS] = {
         "checkpoint.format", "checkpoint.epoch", "checkpoint.batch",
         "checkpoint.step", "checkpoint.loss_sum", "checkpoint.batch_size",
         "checkpoint.seed", "checkpoint.learning_rate", "checkpoint.gamma",
-        "checkpoint.milestones", "checkpoint.train_count", "checkpoint.epochs"};
-    snprintf(v[0], 64, "libdigit-checkpoint-1");
-    snprintf(v[1], 64, "%d", t->epoch);
-    snprintf(v[2], 64, "%d", t->batch);
-    snprintf(v[3], 64, "%lld", (long long)t->opt_state.step);
-    snprintf(v[4], 64, "%a", t->loss_sum);
-    snprintf(v[5], 64, "%d", t->opt.batch_size);
-    snprintf(v[6], 64, "%llu", (unsigned long long)t->opt.seed);
-    snprintf(v[7], 64, "%a", t->opt.learning_rate);
-    snprintf(v[8], 64, "%a", t->opt.gamma);
-    snprintf(v[10], 64, "%zu", t->n);
-    snprintf(v[11], 64, "%d", t->opt.epochs);
+        "checkpoint.milestones", "checkpoint.train_count", "checkpoint.epochs",
+        "checkpoint.threads"};
+    snprintf(v[0], 200, CKPT_FORMAT);
+    snprintf(v[1], 200, "%d", t->epoch);
+    snprintf(v[2], 200, "%d", t->batch);
+    snprintf(v[3], 200, "%lld", (long long)t->opt_state.step);
+    snprintf(v[4], 200, "%a", t->loss_sum);
+    snprintf(v[5], 200, "%d", o->batch_size);
+    snprintf(v[6], 200, "%llu", (unsigned long long)o->seed);
+    snprintf(v[7], 200, "%a", o->learning_rate);
+    snprintf(v[8], 200, "%a", o->gamma);
+    milestones_text(o, v[9], 200);
+    snprintf(v[10], 200, "%zu", t->n);
+    snprintf(v[11], 200, "%d", o->epochs);
+    snprintf(v[12], 200, "%d", o->threads);
     const char *values[CKPT_KEYS];
-    for (int i = 0; i < CKPT_KEYS; i++) values[i] = i == 9 ? milestones : v[i];
+    for (int i = 0; i < CKPT_KEYS; i++) values[i] = v[i];
     uint8_t *buf;
     size_t size;
     digit_status st = model_serialize(t->model, extra, 2 * (size_t)p->ntensors, keys,
                                       values, CKPT_KEYS, &buf, &size);
     if (st != DIGIT_OK) return st;
-    st = digit_write_file_atomic(t->opt.checkpoint_path, buf, size);
+    st = digit_write_file_atomic(o->checkpoint_path, buf, size);
     free(buf);
     return st;
 }
 
-/* The checkpoint's value for `key` must equal what this run would write. */
-static digit_status expect_meta(const char *path, const st_file *f, const char *key,
-                                const char *want, const char *what) {
-    const char *got = st_meta(f, key);
-    if (!got)
-        return digit_fail(DIGIT_ERR_FORMAT, "%s: not a libdigit checkpoint (no %s)", path, key);
-    if (strcmp(got, want) != 0)
-        return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "%s: checkpoint was written with %s %s, this run uses %s",
-                          path, what, got, want);
-    return DIGIT_OK;
-}
-
-static digit_status parse_int_meta(const char *path, const st_file *f, const char *key,
-                                   long long lo, long long hi, long long *out) {
+static digit_status meta_int(const char *path, const st_file *f, const char *key,
+                            long long lo, long long hi, long long *out) {
     const char *s = st_meta(f, key);
     char *end;
     long long v = s ? strtoll(s, &end, 10) : 0;
@@ -186,59 +195,166 @@ static digit_status parse_int_meta(const char *path, const st_file *f, const cha
     return DIGIT_OK;
 }
 
+static digit_status meta_double(const char *path, const st_file *f, const char *key,
+                               double *out) {
+    const char *s = st_meta(f, key);
+    char *end;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || end == s || *end || !isfinite(v))
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint field %s is missing or invalid",
+                          path, key);
+    *out = v;
+    return DIGIT_OK;
+}
+
+static digit_status meta_milestones(const char *path, const st_file *f,
+                                    digit_train_options *o) {
+    const char *s = st_meta(f, "checkpoint.milestones");
+    if (!s) return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint lacks its milestones", path);
+    o->milestone_count = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 100000 || o->milestone_count == DIGIT_MAX_MILESTONES ||
+            (*end && *end != ','))
+            return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint milestones are invalid", path);
+        o->milestones[o->milestone_count++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    return DIGIT_OK;
+}
+
+/* Everything the checkpoint's metadata says about its run. */
+static digit_status read_info(const char *path, const st_file *f,
+                              digit_checkpoint_info *info, long long *step,
+                              long long *train_count, double *loss_sum) {
+    memset(info, 0, sizeof *info);
+    const char *format = st_meta(f, "checkpoint.format"), *arch = st_meta(f, "arch");
+    if (!format || strcmp(format, CKPT_FORMAT) || !arch || !arch_find(arch))
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: not a libdigit checkpoint", path);
+    snprintf(info->arch, sizeof info->arch, "%s", arch);
+    digit_train_options *o = &info->options;
+    defaults(o, arch_find(arch));
+    long long epoch = 0, batch = 0, bs = 0, seed_lo = 0, epochs = 0, threads = 0;
+    digit_status st = meta_int(path, f, "checkpoint.epoch", 0, 100000, &epoch);
+    if (!st) st = meta_int(path, f, "checkpoint.batch", 0, INT32_MAX, &batch);
+    if (!st) st = meta_int(path, f, "checkpoint.step", 0, INT64_MAX, step);
+    if (!st) st = meta_int(path, f, "checkpoint.batch_size", 1, 65536, &bs);
+    if (!st) st = meta_int(path, f, "checkpoint.train_count", 1, UINT32_MAX, train_count);
+    if (!st) st = meta_int(path, f, "checkpoint.epochs", 1, 100000, &epochs);
+    if (!st) st = meta_int(path, f, "checkpoint.threads", 0, 1024, &threads);
+    if (!st) st = meta_int(path, f, "checkpoint.seed", 0, INT64_MAX, &seed_lo);
+    if (!st) st = meta_double(path, f, "checkpoint.learning_rate", &o->learning_rate);
+    if (!st) st = meta_double(path, f, "checkpoint.gamma", &o->gamma);
+    if (!st) st = meta_double(path, f, "checkpoint.loss_sum", loss_sum);
+    if (!st) st = meta_milestones(path, f, o);
+    if (st) return st;
+    /* The seed is a full uint64: parse it unsigned. */
+    o->seed = strtoull(st_meta(f, "checkpoint.seed"), NULL, 10);
+    o->batch_size = (int)bs, o->epochs = (int)epochs, o->threads = (int)threads;
+    info->epochs_done = (int)epoch, info->batches_done = (int)batch;
+    return DIGIT_OK;
+}
+
+/* Reads and parses a checkpoint file; *buf backs *f until freed. */
+static digit_status open_checkpoint(const char *path, uint8_t **buf, st_file *f) {
+    size_t size;
+    digit_status st = digit_read_file(path, CKPT_FILE_LIMIT, 0, buf, &size);
+    if (st != DIGIT_OK) return st;
+    st = st_parse(path, *buf, size, f);
+    if (st != DIGIT_OK) free(*buf);
+    return st;
+}
+
+DIGIT_API digit_status digit_checkpoint_read(const char *path, digit_checkpoint_info *out) {
+    digit_clear_error();
+    if (!path || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "path or out is NULL");
+    uint8_t *buf;
+    st_file f;
+    digit_status st = open_checkpoint(path, &buf, &f);
+    if (st != DIGIT_OK) return st;
+    long long step, count;
+    double loss;
+    st = read_info(path, &f, out, &step, &count, &loss);
+    st_free(&f);
+    free(buf);
+    return st;
+}
+
+/* The run being resumed must be the one that wrote the checkpoint. */
+static digit_status check_same_run(const char *path, const trainer *t,
+                                   const digit_checkpoint_info *info, long long count) {
+    const digit_train_options *a = &info->options, *b = &t->opt;
+    const char *what = NULL;
+    char had[64] = "", has[64] = "";
+    if (strcmp(info->arch, t->model->plan.arch->name))
+        what = "architecture", snprintf(had, 64, "%s", info->arch),
+        snprintf(has, 64, "%s", t->model->plan.arch->name);
+    else if (a->batch_size != b->batch_size)
+        what = "batch size", snprintf(had, 64, "%d", a->batch_size),
+        snprintf(has, 64, "%d", b->batch_size);
+    else if (a->seed != b->seed)
+        what = "seed", snprintf(had, 64, "%llu", (unsigned long long)a->seed),
+        snprintf(has, 64, "%llu", (unsigned long long)b->seed);
+    else if (a->learning_rate != b->learning_rate)
+        what = "learning rate", snprintf(had, 64, "%g", a->learning_rate),
+        snprintf(has, 64, "%g", b->learning_rate);
+    else if (a->gamma != b->gamma)
+        what = "gamma", snprintf(had, 64, "%g", a->gamma), snprintf(has, 64, "%g", b->gamma);
+    else if ((size_t)count != t->n)
+        what = "training images", snprintf(had, 64, "%lld", count),
+        snprintf(has, 64, "%zu", t->n);
+    else {
+        milestones_text(a, had, sizeof had);
+        milestones_text(b, has, sizeof has);
+        if (strcmp(had, has)) what = "milestones";
+    }
+    if (what)
+        return digit_fail(DIGIT_ERR_ARGUMENT,
+                          "%s: checkpoint was written with %s %s, this run uses %s", path,
+                          what, had[0] ? had : "(none)", has[0] ? has : "(none)");
+    if (info->batches_done > t->batches)
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint position is past the epoch's end",
+                          path);
+    return DIGIT_OK;
+}
+
+/* Loads one optimizer moment tensor into `dst`. */
+static digit_status load_moment(const char *path, const st_file *f, const char *kind,
+                                const tensor_plan *tp, float *dst) {
+    char name[64];
+    snprintf(name, sizeof name, "optimizer.%s.%s", kind, tp->name);
+    const st_tensor *x = st_find(f, name);
+    if (!x || strcmp(x->dtype, "F32") || x->end - x->begin != tp->count * sizeof(float))
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: optimizer tensor %s is missing or malformed",
+                          path, name);
+    memcpy(dst + tp->offset, f->data + x->begin, x->end - x->begin);
+    return DIGIT_OK;
+}
+
 static digit_status restore_checkpoint(trainer *t, const char *path) {
     uint8_t *buf;
-    size_t size;
-    digit_status st = digit_read_file(path, CKPT_FILE_LIMIT, 0, &buf, &size);
-    if (st != DIGIT_OK) return st;
     st_file f;
-    st = st_parse(path, buf, size, &f);
-    if (st != DIGIT_OK) {
-        free(buf);
-        return st;
-    }
+    digit_status st = open_checkpoint(path, &buf, &f);
+    if (st != DIGIT_OK) return st;
+    digit_checkpoint_info info;
+    long long step, count;
+    double loss_sum;
     digit_model *saved = NULL;
-    char want[128];
-    st = expect_meta(path, &f, "checkpoint.format", "libdigit-checkpoint-1", "format");
-    if (st == DIGIT_OK) st = expect_meta(path, &f, "arch", t->model->plan.arch->name, "architecture");
-    snprintf(want, sizeof want, "%d", t->opt.batch_size);
-    if (st == DIGIT_OK) st = expect_meta(path, &f, "checkpoint.batch_size", want, "batch size");
-    snprintf(want, sizeof want, "%llu", (unsigned long long)t->opt.seed);
-    if (st == DIGIT_OK) st = expect_meta(path, &f, "checkpoint.seed", want, "seed");
-    snprintf(want, sizeof want, "%a", t->opt.learning_rate);
-    if (st == DIGIT_OK) st = expect_meta(path, &f, "checkpoint.learning_rate", want, "learning rate");
-    snprintf(want, sizeof want, "%zu", t->n);
-    if (st == DIGIT_OK) st = expect_meta(path, &f, "checkpoint.train_count", want, "training images");
-    long long epoch = 0, batch = 0, step = 0;
-    if (st == DIGIT_OK) st = parse_int_meta(path, &f, "checkpoint.epoch", 0, 100000, &epoch);
-    if (st == DIGIT_OK) st = parse_int_meta(path, &f, "checkpoint.batch", 0, t->batches - 1, &batch);
-    if (st == DIGIT_OK) st = parse_int_meta(path, &f, "checkpoint.step", 0, INT64_MAX, &step);
-    const char *ls = st_meta(&f, "checkpoint.loss_sum");
-    if (st == DIGIT_OK && !ls)
-        st = digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint lacks its loss sum", path);
-    if (st == DIGIT_OK) st = model_from_st(path, &f, &saved);
+    st = read_info(path, &f, &info, &step, &count, &loss_sum);
+    if (!st) st = check_same_run(path, t, &info, count);
+    if (!st) st = model_from_st(path, &f, &saved);
     const net_plan *p = &t->model->plan;
-    for (int i = 0; st == DIGIT_OK && i < p->ntensors; i++) {
-        const tensor_plan *tp = &p->tensor[i];
-        for (int k = 0; st == DIGIT_OK && k < 2; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "optimizer.%s.%s", k ? "exp_avg_sq" : "exp_avg",
-                     tp->name);
-            const st_tensor *x = st_find(&f, name);
-            if (!x || strcmp(x->dtype, "F32") || x->end - x->begin != tp->count * sizeof(float))
-                st = digit_fail(DIGIT_ERR_FORMAT, "%s: optimizer tensor %s is missing or malformed",
-                                path, name);
-            else
-                memcpy((k ? t->opt_state.v : t->opt_state.m) + tp->offset, f.data + x->begin,
-                       x->end - x->begin);
-        }
+    for (int i = 0; !st && i < p->ntensors; i++) {
+        st = load_moment(path, &f, "exp_avg", &p->tensor[i], t->opt_state.m);
+        if (!st) st = load_moment(path, &f, "exp_avg_sq", &p->tensor[i], t->opt_state.v);
     }
-    if (st == DIGIT_OK) {
+    if (!st) {
         memcpy(t->model->params, saved->params, sizeof(float) * p->nparams);
         t->opt_state.step = step;
-        t->epoch = (int)epoch;
-        t->batch = (int)batch;
-        t->loss_sum = strtod(ls, NULL);
+        t->epoch = info.epochs_done;
+        t->batch = info.batches_done;
+        t->loss_sum = loss_sum;
     }
     digit_model_free(saved);
     st_free(&f);
@@ -350,7 +466,8 @@ static digit_status train_loop(trainer *t) {
         }
         t->epoch++, t->batch = 0, t->loss_sum = 0;
         if (o->checkpoint_path && (st = save_checkpoint(t)) != DIGIT_OK) break;
-        if (o->on_epoch && o->on_epoch(&p, o->user))
+        /* A stop asked for after the last epoch has nothing left to stop. */
+        if (o->on_epoch && o->on_epoch(&p, o->user) && t->epoch < o->epochs)
             st = digit_fail(DIGIT_ERR_CANCELLED, "training cancelled after epoch %d", p.epoch);
     }
     return st;
@@ -362,9 +479,9 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
     t->model = m, t->train = train, t->test = test;
     /* Callers built against an older, shorter struct get defaults for the
      * fields they do not know. */
-    digit_train_options_init(&t->opt, m->plan.arch->name);
+    defaults(&t->opt, m->plan.arch);
     size_t n = o->struct_size < sizeof t->opt ? o->struct_size : sizeof t->opt;
-    if (n < offsetof(digit_train_options, epochs))
+    if (n < offsetof(digit_train_options, on_batch))
         return digit_fail(DIGIT_ERR_ARGUMENT, "options.struct_size is %zu; use digit_train_options_init",
                           o->struct_size);
     memcpy(&t->opt, o, n);

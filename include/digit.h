@@ -106,6 +106,10 @@ DIGIT_API const char *digit_model_arch(const digit_model *model);
 /* Number of trainable parameters (basic: 421642, compact: 31898). */
 DIGIT_API size_t digit_model_param_count(const digit_model *model);
 
+/* The input normalisation the model applies: (pixel/255 - mean) / std. */
+DIGIT_API void digit_model_normalization(const digit_model *model, float *mean,
+                                         float *std);
+
 /* One row of the layer table: "conv1" "conv2d 1->32 k3 p1" [32,28,28] 320. */
 typedef struct digit_layer_info {
     const char *name;        /* "conv1", "relu1", "pool1", "fc1", ... */
@@ -134,6 +138,9 @@ DIGIT_API const char *digit_model_metadata(const digit_model *model,
 DIGIT_API digit_status digit_model_set_metadata(digit_model *model,
                                                 const char *key,
                                                 const char *value);
+/* Removes `key` if present (reserved keys cannot be removed). */
+DIGIT_API digit_status digit_model_remove_metadata(digit_model *model,
+                                                   const char *key);
 /* Keys in insertion order; NULL past the end. */
 DIGIT_API const char *digit_model_metadata_key(const digit_model *model,
                                                size_t index);
@@ -180,7 +187,9 @@ typedef enum digit_output {
 
 /* Classifies `count` images. `out` (may be NULL) receives count*10 values of
  * the requested kind; `labels` (may be NULL) the argmax of each image.
- * Thread-safe on one model: each call uses its own scratch memory. */
+ * Thread-safe on one model: each call uses its own scratch memory. An
+ * image's probabilities can differ in the last bits (~1e-7) with the size
+ * of the batch it came in, as the matrix products block differently. */
 DIGIT_API digit_status digit_predict_u8(const digit_model *model,
                                         const uint8_t *images, size_t count,
                                         digit_output kind, float *out,
@@ -280,8 +289,11 @@ typedef struct digit_train_options {
 
 /* Fills *opt with the defaults of the model's preset (basic: Adam 0.001,
  * batch 64, 10 epochs; compact: the same plus milestones 5,8 and gamma
- * 0.01), seed 1 and threads 0. */
+ * 0.01), seed 1 and threads 0. `size` is sizeof(digit_train_options) as the
+ * caller was compiled: the library writes no more than that, so a program
+ * built against an older, shorter struct stays safe. */
 DIGIT_API digit_status digit_train_options_init(digit_train_options *opt,
+                                                size_t size,
                                                 const char *preset);
 
 /* Trains `model` in place on `train`; evaluates on `test` (may be NULL)
@@ -294,6 +306,20 @@ DIGIT_API digit_status digit_train(digit_model *model,
                                    const digit_dataset *test,
                                    const digit_train_options *opt,
                                    const char *resume_path);
+
+/* What a checkpoint written by digit_train holds, to resume it with the
+ * options it was written with. */
+typedef struct digit_checkpoint_info {
+    char arch[32];
+    int epochs_done;   /* complete epochs */
+    int batches_done;  /* batches of the next epoch already trained */
+    /* epochs, batch_size, learning_rate, milestones, gamma, seed and
+     * threads as the run used them; callbacks and paths are NULL. */
+    digit_train_options options;
+} digit_checkpoint_info;
+
+DIGIT_API digit_status digit_checkpoint_read(const char *path,
+                                             digit_checkpoint_info *out);
 
 /* ---- images (PNG) -------------------------------------------------------- */
 

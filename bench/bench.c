@@ -1,0 +1,218 @@
+/*
+ * bench.c — libdigit's benchmark: training and inference speed of each
+ * preset on this machine, with the achieved GFLOP/s set against the sgemm
+ * rate OpenBLAS reaches here, and peak memory. `make bench` builds and runs
+ * it; see BENCHMARKS.md for the method and the figures.
+ *
+ *   build/digit-bench [--data DIR] [--threads N] [--batches N]
+ *                     [--arch basic|compact] [--json FILE]
+ *
+ * Training time is the median of per-batch times (batch 64, Adam) after a
+ * warm-up, times the batches in an epoch. It uses the library's internals
+ * (net.h) only to count FLOPs; every timed call is public API.
+ */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <digit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "net.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double quantile(double *v, size_t n, double q) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[(size_t)(q * (double)(n - 1) + 0.5)];
+}
+
+/* FLOPs of one image's training step (forward + backward). */
+static double train_flops(const char *arch) {
+    net_plan p;
+    if (!net_plan_build(&p, arch_find(arch))) return 0;
+    double f = 0;
+    for (int i = 0; i < p.nlayers; i++) {
+        const layer_plan *L = &p.layer[i];
+        double fwd = 0;
+        if (L->spec->kind == LAYER_CONV)
+            fwd = 2.0 * L->out_h * L->out_w * L->out_c * L->fan_in;
+        else if (L->spec->kind == LAYER_LINEAR)
+            fwd = 2.0 * L->in_c * L->out_c;
+        /* Backward: the weight gradient, and the input gradient except for
+         * the first layer. */
+        f += fwd * (i == 0 ? 2 : 3);
+    }
+    return f;
+}
+
+/* The rate OpenBLAS reaches here on a large square sgemm, per thread. */
+static double sgemm_gflops(void) {
+    const int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+          *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
+    openblas_set_num_threads(1);
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        t = now() - t;
+        if (2.0 * n * n * n / t / 1e9 > best) best = 2.0 * n * n * n / t / 1e9;
+    }
+    free(a), free(b), free(c);
+    return best;
+}
+
+typedef struct timing {
+    double *batch_seconds;
+    int n, warmup, cap;
+    double last;
+} timing;
+
+static int on_batch(const digit_batch_progress *p, void *user) {
+    timing *t = user;
+    double at = now();
+    int k = p->batch - 1 - t->warmup;
+    if (k >= 0 && k < t->cap) t->batch_seconds[t->n++] = at - t->last;
+    t->last = at;
+    return p->batch >= t->warmup + t->cap;
+}
+
+typedef struct result {
+    double s_per_batch, s_per_epoch, img_per_s, gflops, infer_img_per_s,
+        lat_p50_us, lat_p90_us, accuracy;
+} result;
+
+static int bench_arch(const char *arch, const digit_dataset *train,
+                      const digit_dataset *test, int threads, int batches,
+                      result *r) {
+    digit_model *m;
+    if (digit_model_create(arch, 1, &m)) return 1;
+    digit_train_options o;
+    digit_train_options_init(&o, sizeof o, arch);
+    o.epochs = 1;
+    o.threads = threads;
+    timing t = {calloc((size_t)batches, sizeof(double)), 0, 20, batches, now()};
+    o.on_batch = on_batch;
+    o.user = &t;
+    digit_status st = digit_train(m, train, NULL, &o, NULL);
+    if (st != DIGIT_OK && st != DIGIT_ERR_CANCELLED) {
+        fprintf(stderr, "bench: %s\n", digit_last_error());
+        return 1;
+    }
+    r->s_per_batch = quantile(t.batch_seconds, (size_t)t.n, 0.5);
+    size_t per_epoch = (digit_dataset_count(train) + 63) / 64;
+    r->s_per_epoch = r->s_per_batch * (double)per_epoch;
+    r->img_per_s = o.batch_size / r->s_per_batch;
+    r->gflops = train_flops(arch) * r->img_per_s / 1e9;
+    free(t.batch_seconds);
+
+    /* Inference: the test set in batches of 1000, then single images. */
+    digit_set_threads(threads);
+    const uint8_t *x = digit_dataset_images(test);
+    size_t n = digit_dataset_count(test);
+    int *labels = malloc(sizeof(int) * n);
+    digit_predict_u8(m, x, 1000, DIGIT_OUTPUT_PROBABILITIES, NULL, labels);
+    double start = now();
+    for (size_t at = 0; at + 1000 <= n; at += 1000)
+        digit_predict_u8(m, x + at * DIGIT_IMAGE_PIXELS, 1000, DIGIT_OUTPUT_PROBABILITIES,
+                         NULL, labels + at);
+    r->infer_img_per_s = (double)(n / 1000 * 1000) / (now() - start);
+    enum { SINGLES = 1000 };
+    double lat[SINGLES];
+    float probs[DIGIT_CLASSES];
+    for (int i = 0; i < SINGLES + 100; i++) {
+        double s = now();
+        digit_predict_u8(m, x + (size_t)(i % n) * DIGIT_IMAGE_PIXELS, 1,
+                         DIGIT_OUTPUT_PROBABILITIES, probs, labels);
+        if (i >= 100) lat[i - 100] = (now() - s) * 1e6;
+    }
+    r->lat_p50_us = quantile(lat, SINGLES, 0.5);
+    r->lat_p90_us = quantile(lat, SINGLES, 0.9);
+    free(labels);
+    digit_model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *data = getenv("DIGIT_DATA"), *json = NULL, *only = NULL;
+    int threads = 0, batches = 300;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batches") && i + 1 < argc) batches = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc) only = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--data DIR] [--threads N] [--batches N] "
+                            "[--arch basic|compact] [--json FILE]\n", argv[0]);
+            return 1;
+        }
+    }
+    if (!data || batches < 10 || threads < 0) {
+        fprintf(stderr, "bench: give --data DIR (or set DIGIT_DATA), --batches >= 10\n");
+        return 1;
+    }
+    digit_dataset *train, *test;
+    if (digit_dataset_load_mnist(data, 1, &train) || digit_dataset_load_mnist(data, 0, &test)) {
+        fprintf(stderr, "bench: %s\n", digit_last_error());
+        return 2;
+    }
+    digit_set_threads(threads);
+    int used = digit_threads();
+    double peak1 = sgemm_gflops();
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    printf("libdigit %s, %d threads, batch 64, OPENBLAS_CORETYPE=%s\n", digit_version(), used,
+           env ? env : "(unset)");
+    printf("OpenBLAS sgemm 1024^3 on one thread: %.1f GFLOP/s (x%d threads = %.1f)\n\n", peak1,
+           used, peak1 * used);
+    printf("%-8s %9s %8s %8s %8s %6s %12s %11s %11s\n", "arch", "s/batch", "s/epoch", "img/s",
+           "GFLOP/s", "%sgemm", "infer img/s", "lat p50 us", "lat p90 us");
+    FILE *out = json ? fopen(json, "w") : NULL;
+    if (json && !out) {
+        fprintf(stderr, "bench: cannot write %s\n", json);
+        return 2;
+    }
+    if (out)
+        fprintf(out, "{\n  \"version\": \"%s\", \"threads\": %d, \"batch_size\": 64,\n"
+                     "  \"sgemm_gflops_per_thread\": %.2f,\n", digit_version(), used, peak1);
+    const char *archs[] = {"basic", "compact"};
+    for (int i = 0; i < 2; i++) {
+        if (only && strcmp(only, archs[i])) continue;
+        result r;
+        if (bench_arch(archs[i], train, test, used, batches, &r)) return 2;
+        printf("%-8s %9.4f %8.2f %8.0f %8.1f %5.0f%% %12.0f %11.0f %11.0f\n", archs[i],
+               r.s_per_batch, r.s_per_epoch, r.img_per_s, r.gflops,
+               100 * r.gflops / (peak1 * used), r.infer_img_per_s, r.lat_p50_us, r.lat_p90_us);
+        if (out)
+            fprintf(out, "  \"%s\": {\"train_s_per_batch\": %.6f, \"train_s_per_epoch\": %.3f, "
+                         "\"train_img_per_s\": %.1f, \"train_gflops\": %.2f, "
+                         "\"infer_img_per_s\": %.1f, \"latency_p50_us\": %.1f, "
+                         "\"latency_p90_us\": %.1f},\n",
+                    archs[i], r.s_per_batch, r.s_per_epoch, r.img_per_s, r.gflops,
+                    r.infer_img_per_s, r.lat_p50_us, r.lat_p90_us);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\npeak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
+    if (out) {
+        fprintf(out, "  \"peak_rss_mb\": %.1f\n}\n", ru.ru_maxrss / 1024.0);
+        fclose(out);
+    }
+    digit_dataset_free(train);
+    digit_dataset_free(test);
+    return 0;
+}
