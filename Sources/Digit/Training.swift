@@ -1,0 +1,281 @@
+import CDigit
+import Foundation
+import Synchronization
+
+/// Settings of a training run. Start from a preset's defaults and change
+/// what you need:
+///
+/// ```swift
+/// var options = TrainingOptions(preset: .basic)   // Adam 0.001, batch 64, 10 epochs
+/// options.epochs = 3
+/// options.checkpoint = URL(fileURLWithPath: "run.checkpoint.safetensors")
+/// ```
+public struct TrainingOptions: Sendable, Hashable {
+    /// Passes over the training set (1…100,000).
+    public var epochs: Int
+    /// Images per mini-batch (1…65,536).
+    public var batchSize: Int
+    /// Adam's learning rate (betas 0.9, 0.999; eps 1e-8); must be positive.
+    public var learningRate: Double
+    /// Epochs after which the learning rate is multiplied by ``gamma``;
+    /// positive, increasing, at most 16.
+    public var milestones: [Int]
+    /// The factor applied at each milestone; must be positive.
+    public var gamma: Double
+    /// Seeds the shuffling order. The same seed and thread count give a
+    /// bitwise identical model.
+    public var seed: UInt64
+    /// Worker threads; 0 uses all cores.
+    public var threads: Int
+    /// When set, the training state (weights, optimizer moments, position)
+    /// is written atomically to this file after every epoch and when the
+    /// run is cancelled, so that it can be resumed.
+    public var checkpoint: URL?
+
+    /// The defaults of `preset`: Adam 0.001, batches of 64, 10 epochs, and
+    /// for ``Preset/compact`` milestones 5 and 8 with gamma 0.01; seed 1,
+    /// all cores, no checkpoint.
+    public init(preset: Preset = .basic) {
+        var o = digit_train_options()
+        let status = digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset.rawValue)
+        precondition(status == DIGIT_OK, "libdigit knows no preset \(preset)")
+        epochs = Int(o.epochs)
+        batchSize = Int(o.batch_size)
+        learningRate = o.learning_rate
+        milestones = withUnsafeBytes(of: o.milestones) { Array($0.bindMemory(to: Int32.self)) }
+            .prefix(Int(o.milestone_count)).map(Int.init)
+        gamma = o.gamma
+        seed = o.seed
+        threads = Int(o.threads)
+        checkpoint = nil
+    }
+
+    /// The defaults for training `model` (those of its preset).
+    public init(for model: Model) {
+        self.init(preset: model.preset)
+    }
+
+    /// Fills a C options struct for `preset` and runs `body` with it (the
+    /// checkpoint path stays valid during `body`).
+    func withCOptions<R>(preset: String, _ body: (inout digit_train_options) throws -> R) throws -> R {
+        var o = digit_train_options()
+        try check(digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset))
+        o.epochs = try cInt(epochs, "epochs")
+        o.batch_size = try cInt(batchSize, "batch size")
+        o.learning_rate = learningRate
+        o.gamma = gamma
+        o.seed = seed
+        o.threads = try cInt(threads, "threads")
+        let capacity = Int(DIGIT_MAX_MILESTONES)
+        guard milestones.count <= capacity else {
+            throw DigitError(.argument, "\(milestones.count) milestones given; at most \(capacity) are allowed")
+        }
+        let values = try milestones.map { try cInt($0, "milestone") }
+        withUnsafeMutableBytes(of: &o.milestones) { raw in
+            let slots = raw.bindMemory(to: Int32.self)
+            for (i, v) in values.enumerated() { slots[i] = v }
+        }
+        o.milestone_count = Int32(values.count)
+        guard let checkpoint else { return try body(&o) }
+        return try checkpoint.withCPath { path in
+            o.checkpoint_path = path
+            return try body(&o)
+        }
+    }
+}
+
+/// Progress after one mini-batch.
+public struct BatchProgress: Sendable, Hashable {
+    /// The epoch, from 1.
+    public let epoch: Int
+    /// The batch within the epoch, from 1.
+    public let batch: Int
+    /// Batches in each epoch.
+    public let batchesPerEpoch: Int
+    /// The mean loss of this batch.
+    public let loss: Float
+    /// Images trained on in this epoch so far, this batch included.
+    public let imagesSeen: Int
+    /// The learning rate in use.
+    public let learningRate: Double
+
+    /// Makes a progress report (for tests and custom drivers).
+    public init(epoch: Int, batch: Int, batchesPerEpoch: Int, loss: Float, imagesSeen: Int, learningRate: Double) {
+        self.epoch = epoch
+        self.batch = batch
+        self.batchesPerEpoch = batchesPerEpoch
+        self.loss = loss
+        self.imagesSeen = imagesSeen
+        self.learningRate = learningRate
+    }
+
+    init(_ p: digit_batch_progress) {
+        self.init(epoch: Int(p.epoch), batch: Int(p.batch), batchesPerEpoch: Int(p.batches_per_epoch),
+                  loss: p.loss, imagesSeen: p.images_seen, learningRate: p.learning_rate)
+    }
+}
+
+/// Results of one finished epoch.
+public struct EpochProgress: Sendable, Hashable {
+    /// The epoch, from 1.
+    public let epoch: Int
+    /// Epochs in the run.
+    public let epochs: Int
+    /// Mean loss over the epoch's batches.
+    public let trainLoss: Double
+    /// Mean loss on the test set; `nil` without one.
+    public let testLoss: Double?
+    /// Accuracy on the test set, 0…1; `nil` without one.
+    public let testAccuracy: Double?
+    /// Wall time of the epoch's training, in seconds.
+    public let seconds: Double
+    /// The learning rate used in this epoch.
+    public let learningRate: Double
+
+    /// Makes an epoch report (for tests and custom drivers).
+    public init(epoch: Int, epochs: Int, trainLoss: Double, testLoss: Double?, testAccuracy: Double?,
+                seconds: Double, learningRate: Double) {
+        self.epoch = epoch
+        self.epochs = epochs
+        self.trainLoss = trainLoss
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.seconds = seconds
+        self.learningRate = learningRate
+    }
+
+    init(_ p: digit_epoch_progress) {
+        self.init(epoch: Int(p.epoch), epochs: Int(p.epochs), trainLoss: p.train_loss,
+                  testLoss: p.test_loss.isNaN ? nil : p.test_loss,
+                  testAccuracy: p.test_accuracy.isNaN ? nil : p.test_accuracy,
+                  seconds: p.seconds, learningRate: p.learning_rate)
+    }
+}
+
+/// Something that happened during training.
+public enum TrainingEvent: Sendable, Hashable {
+    /// A mini-batch was trained on.
+    case batch(BatchProgress)
+    /// An epoch ended (and the test set, if any, was evaluated).
+    case epoch(EpochProgress)
+}
+
+/// What a progress closure wants next.
+public enum TrainingAction: Sendable, Hashable {
+    /// Go on training.
+    case `continue`
+    /// Stop: after a batch event, training ends after that batch, writes
+    /// the checkpoint (if configured) and throws a ``DigitError`` with code
+    /// `.cancelled`; after an epoch event, it ends there.
+    case stop
+}
+
+/// Carries the Swift progress closure through the C callbacks' `user` pointer.
+private final class ProgressRelay {
+    let progress: (TrainingEvent) -> TrainingAction
+    var history: [EpochProgress] = []
+
+    init(_ progress: @escaping (TrainingEvent) -> TrainingAction) { self.progress = progress }
+
+    static func from(_ user: UnsafeMutableRawPointer?) -> ProgressRelay {
+        Unmanaged<ProgressRelay>.fromOpaque(user!).takeUnretainedValue()
+    }
+}
+
+private let relayBatch: digit_batch_callback = { p, user in
+    ProgressRelay.from(user).progress(.batch(BatchProgress(p!.pointee))) == .stop ? 1 : 0
+}
+
+private let relayEpoch: digit_epoch_callback = { p, user in
+    let relay = ProgressRelay.from(user)
+    let epoch = EpochProgress(p!.pointee)
+    relay.history.append(epoch)
+    return relay.progress(.epoch(epoch)) == .stop ? 1 : 0
+}
+
+extension Model {
+    /// Trains the model in place.
+    ///
+    /// - Parameters:
+    ///   - train: the training images.
+    ///   - test: evaluated after every epoch, when given.
+    ///   - options: defaults to ``TrainingOptions/init(for:)``.
+    ///   - checkpoint: a checkpoint written by an earlier run with the same
+    ///     options; training continues where that run stopped, producing
+    ///     the same model bit for bit as an uninterrupted run.
+    ///   - progress: called on the calling thread after every batch and
+    ///     every epoch; return ``TrainingAction/stop`` to cancel.
+    /// - Returns: the results of each epoch run by this call.
+    /// - Throws: ``DigitError``; code `.cancelled` when `progress` stopped
+    ///   the run (after the checkpoint was written).
+    @discardableResult
+    public func train(on train: Dataset, test: Dataset? = nil, options: TrainingOptions? = nil,
+                      resumingFrom checkpoint: URL? = nil,
+                      progress: (TrainingEvent) -> TrainingAction = { _ in .continue }) throws -> [EpochProgress] {
+        try withoutActuallyEscaping(progress) { progress in
+            let relay = ProgressRelay(progress)
+            defer { withExtendedLifetime(relay) {} }
+            let user = Unmanaged.passUnretained(relay).toOpaque()
+            try exclusiveTraining {
+                let arch = String(cString: digit_model_arch(handle))
+                let options = options ?? TrainingOptions(preset: Preset(rawValue: arch) ?? .basic)
+                try options.withCOptions(preset: arch) { o in
+                    o.on_batch = relayBatch
+                    o.on_epoch = relayEpoch
+                    o.user = user
+                    if let checkpoint {
+                        try checkpoint.withCPath { path in
+                            try check(digit_train(handle, train.handle, test?.handle, &o, path))
+                        }
+                    } else {
+                        try check(digit_train(handle, train.handle, test?.handle, &o, nil))
+                    }
+                }
+            }
+            return relay.history
+        }
+    }
+
+    /// Trains the model on a thread of its own and delivers the progress as
+    /// an asynchronous sequence, which finishes when training does (or
+    /// throws its error).
+    ///
+    /// Ending the iteration early (breaking out of the loop, or cancelling
+    /// the task that iterates) stops the run after the current batch; the
+    /// checkpoint, if configured, is written, and the sequence simply ends.
+    ///
+    /// ```swift
+    /// for try await event in model.trainingEvents(on: train, test: test) {
+    ///     if case .epoch(let e) = event { print(e.epoch, e.testAccuracy ?? 0) }
+    /// }
+    /// ```
+    public func trainingEvents(on train: Dataset, test: Dataset? = nil, options: TrainingOptions? = nil,
+                               resumingFrom checkpoint: URL? = nil) -> AsyncThrowingStream<TrainingEvent, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: TrainingEvent.self, throwing: Error.self)
+        let stop = StopFlag()
+        continuation.onTermination = { _ in stop.set() }
+        let thread = Thread { [self] in
+            do {
+                try self.train(on: train, test: test, options: options, resumingFrom: checkpoint) { event in
+                    continuation.yield(event)
+                    return stop.isSet ? .stop : .continue
+                }
+                continuation.finish()
+            } catch let error as DigitError where error.isCancellation && stop.isSet {
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        thread.name = "libdigit training"
+        thread.start()
+        return stream
+    }
+}
+
+/// A one-way flag shared between threads.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}

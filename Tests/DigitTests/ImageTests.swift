@@ -1,0 +1,57 @@
+import Digit
+import Foundation
+import Testing
+
+@Suite("Image")
+struct ImageTests {
+    @Test func pngRoundTripPreprocesses() throws {
+        let dir = try TemporaryDirectory()
+        let url = dir.file("seven.png")
+        let side = 84
+        try Image.savePNG(gray: Synthetic.paperBitmap(7, scale: 3), width: side, height: side, to: url)
+        let header = try Data(contentsOf: url).prefix(8)
+        #expect(header == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+
+        let image = try Image(pngAt: url)
+        #expect(image.pixels.count == 784)
+        // Ink made bright and centred by centre of mass.
+        var mass = 0.0, cx = 0.0, cy = 0.0
+        for r in 0..<28 { for c in 0..<28 { let v = Double(image[r, c]); mass += v; cx += v * Double(c); cy += v * Double(r) } }
+        #expect(mass > 0)
+        #expect(abs(cx / mass - 14) < 1.5 && abs(cy / mass - 14) < 1.5)
+        #expect(image[0, 0] == 0)
+
+        #expect(try Image(pngData: Data(contentsOf: url)) == image)
+        #expect(try Image(preprocessing: Synthetic.paperBitmap(7, scale: 3), width: side, height: side) == image)
+
+        let copy = dir.file("input.png")
+        try image.savePNG(to: copy)
+        #expect(FileManager.default.fileExists(atPath: copy.path))
+    }
+
+    @Test func refusesBadFiles() throws {
+        let dir = try TemporaryDirectory()
+        let text = dir.file("notes.png")
+        try Data("just text".utf8).write(to: text)
+        let format = #expect(throws: DigitError.self) { try Image(pngAt: text) }
+        #expect(format?.code == .format)
+        #expect(format?.message.contains("notes.png") == true)
+
+        let blank = dir.file("blank.png")
+        try Image.savePNG(gray: [UInt8](repeating: 255, count: 100), width: 10, height: 10, to: blank)
+        let noInk = #expect(throws: DigitError.self) { try Image(pngAt: blank) }
+        #expect(noInk?.code == .image)
+        #expect(noInk?.message.contains("blank.png") == true)
+
+        let missing = #expect(throws: DigitError.self) { try Image(pngAt: dir.file("gone.png")) }
+        #expect(missing?.code == .io)
+    }
+
+    @Test func checksSizes() {
+        #expect(throws: DigitError.self) { try Image(pixels: [1, 2, 3]) }
+        #expect(throws: DigitError.self) { try Image(preprocessing: [0, 0], width: 3, height: 1) }
+        #expect(throws: DigitError.self) {
+            try Image.savePNG(gray: [0], width: 2, height: 2, to: URL(fileURLWithPath: "/tmp/never.png"))
+        }
+    }
+}
