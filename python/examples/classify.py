@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Classify PNG pictures of handwritten digits with a libdigit model.
+
+    python3 python/examples/classify.py seven.png [more.png ...] [--model FILE]
+
+The model defaults to $DIGIT_MODEL, else <repo>/models/digit-basic.safetensors.
+Each picture may be any PNG (colour, either polarity, any size): libdigit
+crops, scales and centres the ink the way MNIST was prepared.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+try:
+    import digit
+except ImportError:  # running from a checkout: digit.py lives in python/
+    sys.path.insert(0, str(HERE.parent))
+    import digit
+
+DEFAULT_MODEL = HERE.parent.parent / "models" / "digit-basic.safetensors"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("images", nargs="+", metavar="IMAGE.png")
+    ap.add_argument("--model", help="safetensors model file (default: $DIGIT_MODEL, "
+                    f"else {DEFAULT_MODEL})")
+    ap.add_argument("--all", action="store_true", help="also print every probability")
+    args = ap.parse_args(argv)
+
+    model_path = Path(args.model or os.environ.get("DIGIT_MODEL") or DEFAULT_MODEL)
+    if not model_path.is_file():
+        print(f"classify: no model at {model_path}; pass --model FILE, set DIGIT_MODEL, "
+              "or make one with `digitc train` or python/examples/train.py --save FILE",
+              file=sys.stderr)
+        return 2
+
+    failed = 0
+    try:
+        model = digit.Model.load(model_path)
+    except digit.DigitError as e:
+        print(f"classify: {e}", file=sys.stderr)
+        return 2
+    with model:
+        for image in args.images:
+            try:
+                d, probs = model.classify_png(image)
+            except digit.DigitError as e:
+                print(f"classify: {e}", file=sys.stderr)
+                failed += 1
+                continue
+            print(f"{image}: {d} ({probs[d]:.1%} confident)")
+            if args.all:
+                print("  " + "  ".join(f"{k}:{p:.4f}" for k, p in enumerate(probs)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Shared fixtures for the libdigit Python binding tests.
+
+Environment:
+    DIGIT_LIBRARY  libdigit.so.1 to test (default: <repo>/build/libdigit.so.1)
+    DIGIT_DATA     folder with the MNIST IDX files (default: whatever
+                   scripts/fetch_mnist.py --quiet prints)
+    DIGITC         the digitc executable (default: <repo>/.build/{debug,release}/digitc)
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON_DIR = REPO / "python"
+EXAMPLES_DIR = PYTHON_DIR / "examples"
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+import digit  # noqa: E402
+
+# Small, fixed slices keep the suite fast; the numbers of images below are
+# enough for every check that is not about accuracy.
+TRAIN_IMAGES = 2000
+TEST_IMAGES = 500
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lib():
+    """The loaded libdigit; a missing library fails every test, loudly."""
+    try:
+        return digit.load_library()
+    except digit.LibraryError as e:
+        problem = str(e)
+    pytest.fail(f"{problem}\n\nThe Python tests need the C library: run "
+                f"`make -j2 all` in {REPO} (or set DIGIT_LIBRARY).", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    env = os.environ.get("DIGIT_DATA")
+    if env:
+        return Path(env)
+    script = REPO / "scripts" / "fetch_mnist.py"
+    r = subprocess.run([sys.executable, str(script), "--quiet"],
+                       capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or not lines:
+        pytest.fail(f"cannot get MNIST: {script} --quiet exited {r.returncode}: "
+                    f"{r.stderr.strip()}\nSet DIGIT_DATA to a folder with the IDX files.",
+                    pytrace=False)
+    return Path(lines[-1])
+
+
+@pytest.fixture(scope="session")
+def train_set(mnist_dir):
+    with digit.Dataset.mnist(mnist_dir, train=True) as full:
+        return full.slice(0, TRAIN_IMAGES)
+
+
+@pytest.fixture(scope="session")
+def test_set(mnist_dir):
+    with digit.Dataset.mnist(mnist_dir, train=False) as full:
+        return full.slice(0, TEST_IMAGES)
+
+
+@pytest.fixture(scope="session")
+def test_images(test_set) -> np.ndarray:
+    return test_set.images
+
+
+@pytest.fixture(scope="session")
+def trained_model_path(tmp_path_factory, train_set):
+    """preset -> path of a model trained for one epoch on TRAIN_IMAGES images."""
+    cache = {}
+
+    def get(preset: str) -> Path:
+        if preset not in cache:
+            path = tmp_path_factory.mktemp("models") / f"{preset}.safetensors"
+            with digit.Model(preset, seed=7) as m:
+                # compact learns slowly at its default rate; 0.003 makes one
+                # short epoch enough for a model that clearly prefers a digit
+                m.train(train_set, epochs=1, seed=3,
+                        lr=0.003 if preset == "compact" else 0.001)
+                m.metadata["trained_with"] = "pytest"
+                m.save(path)
+            cache[preset] = path
+        return cache[preset]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def png_digits(tmp_path_factory, test_set):
+    """A few MNIST test digits written as PNG files: [(path, label)]."""
+    folder = tmp_path_factory.mktemp("png")
+    out = []
+    images, labels = test_set.images, test_set.labels
+    for i in range(8):
+        path = folder / f"digit{i}_{labels[i]}.png"
+        digit.save_png(path, images[i])
+        out.append((path, int(labels[i])))
+    return out

@@ -1,0 +1,95 @@
+"""Loading the library, versions, and the ctypes mirrors of digit.h's structs."""
+
+import ctypes
+import ctypes.util
+import shutil
+import subprocess
+
+import pytest
+
+import digit
+from conftest import REPO
+
+
+def test_version_and_presets():
+    assert digit.version() == "1.0.0"
+    assert digit.presets() == ["basic", "compact"]
+    assert digit.library_path()
+
+
+def test_explicit_missing_library_is_a_clear_error(tmp_path):
+    before = digit.library_path()
+    missing = tmp_path / "nope" / "libdigit.so.1"
+    with pytest.raises(digit.LibraryError, match="make -j2 all") as e:
+        digit.load_library(missing)
+    assert str(missing) in str(e.value)
+    assert digit.library_path() == before  # the library in use is unchanged
+
+
+def test_a_library_that_is_not_libdigit_is_refused():
+    libc = ctypes.util.find_library("c")
+    if not libc:
+        pytest.skip("no libc to load")
+    with pytest.raises(digit.LibraryError, match="not libdigit"):
+        digit.load_library(libc)
+
+
+def test_library_from_environment(monkeypatch):
+    before = digit.library_path()
+    built = REPO / "build" / "libdigit.so.1"
+    monkeypatch.setenv("DIGIT_LIBRARY", str(built))
+    try:
+        digit.load_library()
+        assert digit.library_path() == str(built)
+        with digit.Model("compact") as m:
+            assert m.param_count == 31898
+        monkeypatch.setenv("DIGIT_LIBRARY", "/nonexistent/libdigit.so.1")
+        with pytest.raises(digit.LibraryError, match="/nonexistent/libdigit.so.1"):
+            digit.load_library()
+    finally:
+        monkeypatch.delenv("DIGIT_LIBRARY")
+        digit.load_library(before)
+
+
+def test_train_options_struct_size_matches():
+    o = digit._default_options(digit._library(), "basic")
+    assert o.struct_size == ctypes.sizeof(digit._TrainOptions)
+
+
+_STRUCTS = {
+    "digit_layer_info": digit._LayerInfo,
+    "digit_tensor_info": digit._TensorInfo,
+    "digit_evaluation": digit._Evaluation,
+    "digit_batch_progress": digit._BatchProgress,
+    "digit_epoch_progress": digit._EpochProgress,
+    "digit_train_options": digit._TrainOptions,
+}
+
+
+def test_struct_layouts_match_the_header(tmp_path):
+    """Every field's offset and every struct's size, as the C compiler sees
+    digit.h, equals the ctypes mirror."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        pytest.skip("no C compiler to read digit.h's layout")
+    lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "digit.h"',
+             "int main(void) {"]
+    for cname, cls in _STRUCTS.items():
+        lines.append(f'printf("{cname} size %zu\\n", sizeof({cname}));')
+        for field, _ in cls._fields_:
+            lines.append(f'printf("{cname} {field} %zu\\n", offsetof({cname}, {field}));')
+    lines += ["return 0;", "}"]
+    src = tmp_path / "layout.c"
+    src.write_text("\n".join(lines))
+    exe = tmp_path / "layout"
+    subprocess.run([cc, "-std=c11", f"-I{REPO / 'include'}", str(src), "-o", str(exe)],
+                   check=True, capture_output=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    seen = 0
+    for line in out.splitlines():
+        cname, field, value = line.split()
+        cls = _STRUCTS[cname]
+        want = ctypes.sizeof(cls) if field == "size" else getattr(cls, field).offset
+        assert int(value) == want, f"{cname}.{field}: C says {value}, ctypes {want}"
+        seen += 1
+    assert seen == sum(len(c._fields_) + 1 for c in _STRUCTS.values())
