@@ -17,7 +17,7 @@ LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDE
 LIBS := -lopenblas -lpng16 -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
-.PHONY: all clean install test test-c example bench FORCE
+.PHONY: all clean install test test-c example bench model FORCE
 all: $(BUILD)/libdigit.so.1 $(BUILD)/libdigit.a $(BUILD)/digit.pc
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h include/digit.h
@@ -89,6 +89,13 @@ $(BUILD)/digit-bench: bench/bench.c $(BUILD)/libdigit.a csrc/net.h
 
 bench: $(BUILD)/digit-bench
 	$(BUILD)/digit-bench $(BENCH_ARGS)
+
+# Reproduces the shipped model (models/digit-basic.safetensors): the same
+# command, seed and thread count as recorded in its metadata.
+model:
+	swift build -c release
+	.build/release/digitc train --arch basic --seed 1 --threads 2 \
+	    --output models/digit-basic.safetensors
 
 clean:
 	rm -rf $(BUILD)

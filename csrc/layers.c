@@ -143,16 +143,35 @@ DIGIT_HOT void relu_backward(const real *out, real *d, size_t n) {
  * first-wins on ties (as PyTorch), vectorised across channels. */
 static inline void pool_pixel(const real *in, int32_t base, int W, int C, int K,
                               int relu, real *restrict out, int32_t *restrict arg) {
-    for (int c = 0; c < C; c++) out[c] = in[base + c], arg[c] = base + c;
+    for (int c = 0; c < C; c++) out[c] = in[base + c];
+    if (arg)
+        for (int c = 0; c < C; c++) arg[c] = base + c;
     for (int ky = 0; ky < K; ky++)
         for (int kx = 0; kx < K; kx++) {
             if (!ky && !kx) continue;
             int32_t at = base + (ky * W + kx) * C;
-            for (int c = 0; c < C; c++)
-                if (in[at + c] > out[c]) out[c] = in[at + c], arg[c] = at + c;
+            if (arg) {
+                for (int c = 0; c < C; c++)
+                    if (in[at + c] > out[c]) out[c] = in[at + c], arg[c] = at + c;
+            } else {
+                for (int c = 0; c < C; c++) out[c] = in[at + c] > out[c] ? in[at + c] : out[c];
+            }
         }
     if (relu)
         for (int c = 0; c < C; c++) out[c] = out[c] > 0 ? out[c] : 0;
+}
+
+/* The 2x2 window without argmax (inference): four loads and three maxes
+ * per channel, which vectorise cleanly. */
+static inline void pool2_pixel(const real *in, int32_t base, int W, int C, int relu,
+                               real *restrict out) {
+    const real *a = in + base, *b = a + C, *c = a + (size_t)W * C, *d = c + C;
+    for (int i = 0; i < C; i++) {
+        real m = a[i] > b[i] ? a[i] : b[i];
+        real n = c[i] > d[i] ? c[i] : d[i];
+        m = m > n ? m : n;
+        out[i] = relu && m < 0 ? 0 : m;
+    }
 }
 
 DIGIT_HOT void maxpool_forward(int B, int H, int W, int C, int K, int relu,
@@ -163,7 +182,8 @@ DIGIT_HOT void maxpool_forward(int B, int H, int W, int C, int K, int relu,
             for (int ox = 0; ox < Wo; ox++) {
                 size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C;
                 int32_t base = ((b * H + oy * K) * W + ox * K) * C;
-                pool_pixel(in, base, W, C, K, relu, out + o, arg + o);
+                if (!arg && K == 2) pool2_pixel(in, base, W, C, relu, out + o);
+                else pool_pixel(in, base, W, C, K, relu, out + o, arg ? arg + o : NULL);
             }
 }
 
@@ -213,7 +233,11 @@ void flatten_backward(int B, int H, int W, int C, const real *dout, real *din) {
 DIGIT_HOT void linear_forward(int B, int Ni, int No, const real *in, const real *w,
                     const real *bias, real *out) {
     fill_bias(out, bias, (size_t)B, No);
-    gemm(0, 1, B, No, Ni, in, w, out, 1);
+    /* A few rows (single-image inference): one pass over the weights each. */
+    if (B <= 2)
+        for (int b = 0; b < B; b++) gemv(No, Ni, w, in + (size_t)b * Ni, out + (size_t)b * No);
+    else
+        gemm(0, 1, B, No, Ni, in, w, out, 1);
 }
 
 DIGIT_HOT void linear_backward(int B, int Ni, int No, const real *in, const real *w,

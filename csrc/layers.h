@@ -44,7 +44,8 @@ void relu_forward(real *x, size_t n);
 void relu_backward(const real *out, real *d, size_t n);
 
 /* K x K window, stride K, floor mode (as PyTorch's MaxPool2d(K)). arg
- * records the winning input index per output for backward. With relu set,
+ * records the winning input index per output for backward; NULL skips that
+ * (inference). With relu set,
  * the output is max(0, window max): ReLU then pooling in one pass, since
  * max and ReLU commute. */
 void maxpool_forward(int B, int H, int W, int C, int K, int relu,

@@ -12,9 +12,11 @@
 #ifdef DIGIT_REAL_DOUBLE
 typedef double real;
 #define REAL_GEMM cblas_dgemm
+#define REAL_GEMV cblas_dgemv
 #else
 typedef float real;
 #define REAL_GEMM cblas_sgemm
+#define REAL_GEMV cblas_sgemv
 #endif
 
 /* C[M,N] = A[M,K] x B[K,N] (+ C when accumulate), all row-major; ta/tb say
@@ -25,6 +27,12 @@ static inline void gemm(int ta, int tb, int M, int N, int K, const real *A,
               tb ? CblasTrans : CblasNoTrans, M, N, K, (real)1, A,
               ta ? M : K, B, tb ? K : N, accumulate ? (real)1 : (real)0, C,
               N);
+}
+
+/* y[M] = A[M,N] x[N] + y (A row-major). For one input row this reads the
+ * matrix once, where a GEMM would first copy all of it into packed panels. */
+static inline void gemv(int M, int N, const real *A, const real *x, real *y) {
+    REAL_GEMV(CblasRowMajor, CblasNoTrans, M, N, (real)1, A, N, x, 1, (real)1, y, 1);
 }
 
 #endif
