@@ -15,8 +15,11 @@
 
 struct digit_dataset {
     size_t count;
-    uint8_t *images;  /* count * 784 */
-    uint8_t *labels;  /* count */
+    uint8_t *images;  /* count * 784, inside image_block */
+    uint8_t *labels;  /* count, inside label_block */
+    /* The allocations: for files, the file buffers themselves (the data
+     * starts after the IDX header), so loading never holds two copies. */
+    uint8_t *image_block, *label_block;
 };
 
 static uint32_t be32(const uint8_t *p) {
@@ -58,8 +61,8 @@ static digit_status check_idx(const char *path, const uint8_t *d, size_t size,
 static digit_status make(size_t count, digit_dataset **out) {
     digit_dataset *ds = calloc(1, sizeof *ds);
     if (ds) {
-        ds->images = malloc(count * DIGIT_IMAGE_PIXELS);
-        ds->labels = malloc(count);
+        ds->images = ds->image_block = malloc(count * DIGIT_IMAGE_PIXELS);
+        ds->labels = ds->label_block = malloc(count);
     }
     if (!ds || !ds->images || !ds->labels) {
         digit_dataset_free(ds);
@@ -96,14 +99,20 @@ DIGIT_API digit_status digit_dataset_load(const char *images_path,
         st = digit_fail(DIGIT_ERR_FORMAT, "%s holds %zu images but %s holds %zu labels",
                         images_path, n_img, labels_path, n_lab);
     if (st == DIGIT_OK) st = check_labels(labels_path, lab + 8, n_lab);
-    if (st == DIGIT_OK) st = make(n_img, out);
-    if (st == DIGIT_OK) {
-        memcpy((*out)->images, img + 16, n_img * DIGIT_IMAGE_PIXELS);
-        memcpy((*out)->labels, lab + 8, n_img);
+    digit_dataset *ds = NULL;
+    if (st == DIGIT_OK && !(ds = calloc(1, sizeof *ds)))
+        st = digit_fail(DIGIT_ERR_MEMORY, "cannot allocate a dataset");
+    if (st != DIGIT_OK) {
+        free(img);
+        free(lab);
+        return st;
     }
-    free(img);
-    free(lab);
-    return st;
+    /* The dataset adopts the file buffers. */
+    ds->count = n_img;
+    ds->image_block = img, ds->images = img + 16;
+    ds->label_block = lab, ds->labels = lab + 8;
+    *out = ds;
+    return DIGIT_OK;
 }
 
 static int exists(const char *path) {
@@ -170,8 +179,8 @@ DIGIT_API digit_status digit_dataset_slice(const digit_dataset *ds, size_t start
 
 DIGIT_API void digit_dataset_free(digit_dataset *ds) {
     if (!ds) return;
-    free(ds->images);
-    free(ds->labels);
+    free(ds->image_block);
+    free(ds->label_block);
     free(ds);
 }
 
