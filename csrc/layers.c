@@ -43,9 +43,40 @@ static inline void copy_run(real *restrict dst, const real *restrict src,
     for (int i = hi; i < n; i++) dst[i] = 0;
 }
 
+/* im2col for one input channel (the first layer): a column per tap, filled
+ * across a whole output row at a time. Written as strided stores so the
+ * compiler keeps it a loop instead of a memcpy call per 1-float run. */
+static inline void im2col_1ch(const conv_shape *s, const real *in, real *col) {
+    const int K = s->K, KK = K * K;
+    for (int b = 0; b < s->B; b++)
+        for (int oy = 0; oy < s->Ho; oy++) {
+            real *rows = col + (size_t)(b * s->Ho + oy) * s->Wo * KK;
+            for (int ky = 0; ky < K; ky++) {
+                int iy = oy * s->stride - s->pad + ky;
+                int row_ok = iy >= 0 && iy < s->H;
+                const real *src = in + (size_t)(b * s->H + (row_ok ? iy : 0)) * s->W;
+                for (int kx = 0; kx < K; kx++) {
+                    real *dst = rows + ky * K + kx;
+                    /* Output columns whose tap lands inside the row. */
+                    int lo = 0, hi = row_ok ? s->Wo : 0;
+                    while (lo < hi && lo * s->stride - s->pad + kx < 0) lo++;
+                    while (hi > lo && (hi - 1) * s->stride - s->pad + kx >= s->W) hi--;
+                    for (int ox = 0; ox < lo; ox++) dst[(size_t)ox * KK] = 0;
+                    const real *tap = src + kx - s->pad;
+                    for (int ox = lo; ox < hi; ox++) dst[(size_t)ox * KK] = tap[ox * s->stride];
+                    for (int ox = hi > lo ? hi : lo; ox < s->Wo; ox++) dst[(size_t)ox * KK] = 0;
+                }
+            }
+        }
+}
+
 /* One row of col per output pixel, columns (ky, kx, ci). For a fixed ky the
  * in-bounds kx run is contiguous in NHWC memory, so each is one memcpy. */
 static inline void im2col(const conv_shape *s, const real *in, real *col) {
+    if (s->Ci == 1) {
+        im2col_1ch(s, in, col);
+        return;
+    }
     const int KC = s->K * s->Ci, KKC = s->K * KC;
     for (int b = 0; b < s->B; b++)
         for (int oy = 0; oy < s->Ho; oy++)
@@ -161,6 +192,23 @@ static inline void pool_pixel(const real *in, int32_t base, int W, int C, int K,
         for (int c = 0; c < C; c++) out[c] = out[c] > 0 ? out[c] : 0;
 }
 
+/* The 2x2 window with argmax (training), in scan order with first-wins
+ * ties, as selects that vectorise across channels. */
+static inline void pool2_pixel_arg(const real *in, int32_t base, int W, int C, int relu,
+                                   real *restrict out, int32_t *restrict arg) {
+    const int32_t o1 = C, o2 = W * C, o3 = W * C + C;
+    const real *a = in + base;
+    for (int i = 0; i < C; i++) {
+        real m = a[i];
+        int32_t at = base + i;
+        if (a[o1 + i] > m) m = a[o1 + i], at = base + o1 + i;
+        if (a[o2 + i] > m) m = a[o2 + i], at = base + o2 + i;
+        if (a[o3 + i] > m) m = a[o3 + i], at = base + o3 + i;
+        out[i] = relu && m < 0 ? 0 : m;
+        arg[i] = at;
+    }
+}
+
 /* The 2x2 window without argmax (inference): four loads and three maxes
  * per channel, which vectorise cleanly. */
 static inline void pool2_pixel(const real *in, int32_t base, int W, int C, int relu,
@@ -182,9 +230,25 @@ DIGIT_HOT void maxpool_forward(int B, int H, int W, int C, int K, int relu,
             for (int ox = 0; ox < Wo; ox++) {
                 size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C;
                 int32_t base = ((b * H + oy * K) * W + ox * K) * C;
-                if (!arg && K == 2) pool2_pixel(in, base, W, C, relu, out + o);
+                if (K == 2 && arg) pool2_pixel_arg(in, base, W, C, relu, out + o, arg + o);
+                else if (K == 2) pool2_pixel(in, base, W, C, relu, out + o);
                 else pool_pixel(in, base, W, C, K, relu, out + o, arg ? arg + o : NULL);
             }
+}
+
+/* A 2x2 window's four inputs: the gradient to the one that won, zero to
+ * the others; selects that vectorise across channels. */
+static inline void unpool2_pixel(const int32_t *arg, const real *out, const real *dout,
+                                 int32_t base, int W, int C, int relu, real *restrict din) {
+    const int32_t o1 = C, o2 = W * C, o3 = W * C + C;
+    for (int i = 0; i < C; i++) {
+        real g = !relu || out[i] > 0 ? dout[i] : 0;
+        int32_t at = arg[i] - base - i;
+        din[base + i] = at == 0 ? g : 0;
+        din[base + o1 + i] = at == o1 ? g : 0;
+        din[base + o2 + i] = at == o2 ? g : 0;
+        din[base + o3 + i] = at == o3 ? g : 0;
+    }
 }
 
 /* Windows do not overlap, so each input pixel receives either its window's
@@ -200,6 +264,10 @@ DIGIT_HOT void maxpool_backward(int B, int H, int W, int C, int K, int relu,
             for (int ox = 0; ox < Wo; ox++) {
                 size_t o = ((size_t)(b * Ho + oy) * Wo + ox) * C;
                 int32_t base = ((b * H + oy * K) * W + ox * K) * C;
+                if (K == 2) {
+                    unpool2_pixel(arg + o, out + o, dout + o, base, W, C, relu, din);
+                    continue;
+                }
                 for (int ky = 0; ky < K; ky++)
                     for (int kx = 0; kx < K; kx++) {
                         int32_t at = base + (ky * W + kx) * C;
