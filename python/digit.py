@@ -52,6 +52,8 @@ import ctypes.util
 import errno as _errno
 import math
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double,
@@ -1262,6 +1264,23 @@ def _default_options(lib: ctypes.CDLL, arch: str) -> _TrainOptions:
 
 
 # ---- images (PNG) ---------------------------------------------------------------
+
+
+def mnist_dir(directory: Optional[PathLike] = None) -> Path:
+    """The folder holding MNIST: `directory` if given, else ``$DIGIT_DATA``,
+    else what the checkout's ``scripts/fetch_mnist.py`` fetches (and
+    verifies) into the per-user cache. Raises DigitIOError when it fails."""
+    if directory or os.environ.get("DIGIT_DATA"):
+        return Path(directory or os.environ["DIGIT_DATA"]).expanduser()
+    script = Path(__file__).resolve().parent.parent / "scripts" / "fetch_mnist.py"
+    r = subprocess.run([sys.executable, str(script), "--quiet"],
+                       capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or not lines:
+        raise DigitIOError(f"cannot get MNIST: {script} exited {r.returncode}: "
+                           f"{r.stderr.strip()} (set DIGIT_DATA to a folder with the "
+                           "IDX files)", path=str(script))
+    return Path(lines[-1])
 
 
 def load_png(path: PathLike) -> np.ndarray:

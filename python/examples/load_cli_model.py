@@ -8,27 +8,15 @@ Model files are plain safetensors files, so a model trained by the Swift CLI
 """
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 try:
     import digit
 except ImportError:  # running from a checkout: digit.py lives in python/
     sys.path.insert(0, str(HERE.parent))
     import digit
-
-
-def mnist_dir(arg) -> Path:
-    if arg or os.environ.get("DIGIT_DATA"):
-        return Path(arg or os.environ["DIGIT_DATA"])
-    fetch = REPO / "scripts" / "fetch_mnist.py"
-    out = subprocess.run([sys.executable, str(fetch), "--quiet"], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return Path(out.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
@@ -51,7 +39,7 @@ def main(argv=None) -> int:
         if not model.metadata:
             print("  (none)")
 
-        test = digit.Dataset.mnist(mnist_dir(args.data), train=False)
+        test = digit.Dataset.mnist(digit.mnist_dir(args.data), train=False)
         if args.limit:
             test = test[:args.limit]
         ev = model.evaluate(test)

@@ -20,8 +20,6 @@ Needs torch and safetensors (pip install torch safetensors).
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +32,6 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 try:
     import digit
 except ImportError:  # running from a checkout: digit.py lives in python/
@@ -130,15 +127,6 @@ def train_torch_briefly(net: nn.Module, images: np.ndarray, labels: np.ndarray,
     net.eval()
 
 
-def mnist_dir(arg) -> Path:
-    if arg or os.environ.get("DIGIT_DATA"):
-        return Path(arg or os.environ["DIGIT_DATA"])
-    fetch = REPO / "scripts" / "fetch_mnist.py"
-    out = subprocess.run([sys.executable, str(fetch), "--quiet"], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return Path(out.strip().splitlines()[-1])
-
-
 def demo(arch: str, train: "digit.Dataset", test_images: np.ndarray,
          test_labels: np.ndarray, folder: Path, torch_steps: int = 20) -> float:
     print(f"== {arch}")
@@ -182,7 +170,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tolerance", type=float, default=1e-4)
     args = ap.parse_args(argv)
 
-    data = mnist_dir(args.data)
+    data = digit.mnist_dir(args.data)
     with digit.Dataset.mnist(data, train=True) as full:
         train = full[:args.limit]
     with digit.Dataset.mnist(data, train=False) as test:

@@ -11,28 +11,16 @@ Ctrl-C stops training cleanly after the current batch.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 try:
     import digit
 except ImportError:  # running from a checkout: digit.py lives in python/
     sys.path.insert(0, str(HERE.parent))
     import digit
-
-
-def mnist_dir(arg) -> Path:
-    if arg or os.environ.get("DIGIT_DATA"):
-        return Path(arg or os.environ["DIGIT_DATA"])
-    fetch = REPO / "scripts" / "fetch_mnist.py"
-    out = subprocess.run([sys.executable, str(fetch), "--quiet"], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return Path(out.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
@@ -51,7 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=100, help="print every N batches")
     args = ap.parse_args(argv)
 
-    data = mnist_dir(args.data)
+    data = digit.mnist_dir(args.data)
     train = digit.Dataset.mnist(data, train=True)
     test = digit.Dataset.mnist(data, train=False)
     if args.limit:

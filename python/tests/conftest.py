@@ -7,8 +7,6 @@ Environment:
     DIGITC         the digitc executable (default: <repo>/.build/{debug,release}/digitc)
 """
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -42,18 +40,10 @@ def lib():
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    env = os.environ.get("DIGIT_DATA")
-    if env:
-        return Path(env)
-    script = REPO / "scripts" / "fetch_mnist.py"
-    r = subprocess.run([sys.executable, str(script), "--quiet"],
-                       capture_output=True, text=True)
-    lines = r.stdout.strip().splitlines()
-    if r.returncode != 0 or not lines:
-        pytest.fail(f"cannot get MNIST: {script} --quiet exited {r.returncode}: "
-                    f"{r.stderr.strip()}\nSet DIGIT_DATA to a folder with the IDX files.",
-                    pytrace=False)
-    return Path(lines[-1])
+    try:
+        return digit.mnist_dir()
+    except digit.DigitError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture(scope="session")
