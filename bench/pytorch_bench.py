@@ -120,6 +120,30 @@ def bench_infer(model, arch, x):
     return rate, statistics.median(lat), lat[int(0.9 * len(lat))]
 
 
+def memory_run(args):
+    """A training run as the tutorials write it, for its peak memory."""
+    arch = (args.arch or ["basic"])[0]
+    cls, mean, std = ARCHS[arch]
+    x, y = load(args.data, True)
+    xt, _ = load(args.data, False)
+    torch.manual_seed(1)
+    model = cls()
+    opt = torch.optim.Adam(model.parameters(), lr=0.001)
+    data = torch.utils.data.TensorDataset(normalised(x, mean, std), torch.from_numpy(y.astype(np.int64)))
+    for i, (xb, yb) in enumerate(torch.utils.data.DataLoader(data, batch_size=args.batch_size,
+                                                             shuffle=True)):
+        if i == args.memory_run:
+            break
+        opt.zero_grad()
+        out = model(xb)
+        (F.nll_loss(out, yb) if arch == "basic" else F.cross_entropy(out, yb)).backward()
+        opt.step()
+    with torch.no_grad():
+        xs = normalised(xt, mean, std)
+        for i in range(0, len(xs), 1000):
+            model(xs[i:i + 1000])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.environ.get("DIGIT_DATA"), required=not os.environ.get("DIGIT_DATA"))
@@ -128,8 +152,13 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--arch", choices=sorted(ARCHS), action="append")
     ap.add_argument("--json")
+    ap.add_argument("--memory-run", type=int, metavar="BATCHES",
+                    help="instead: train one preset (--arch) for BATCHES batches through a "
+                         "DataLoader and evaluate in batches of 1000, for peak memory")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.memory_run:
+        return memory_run(args)
     xtr, ytr = load(args.data, True)
     xte, _ = load(args.data, False)
     results = {"torch": torch.__version__, "threads": args.threads, "batch_size": args.batch_size}

@@ -7,7 +7,7 @@
  *     any other value digit_last_error() returns a message for the calling
  *     thread that names the thing (file, argument) and the problem. The
  *     library never prints, aborts or exits.
- *   - Handles (digit_model, digit_dataset, digit_trainer) are opaque. The
+ *   - Handles (digit_model, digit_dataset) are opaque. The
  *     caller owns what a *_create / *_load call hands out through an out
  *     parameter and releases it with the matching *_free (NULL is allowed).
  *   - Pointers returned by accessors (names, metadata, pixel arrays) are
@@ -326,8 +326,10 @@ DIGIT_API digit_status digit_checkpoint_read(const char *path,
 /* Decodes a PNG of any colour type and bit depth and preprocesses it the
  * MNIST way: gray, ink made bright, cropped to the ink, scaled so its longer
  * side is 20 px and centred by centre of mass in 28x28. `out` receives 784
- * pixels. Refuses non-PNG, corrupt or oversized files and images without
- * ink (DIGIT_ERR_IMAGE). */
+ * pixels. Refuses non-PNG, corrupt or truncated files (DIGIT_ERR_FORMAT),
+ * files over 64 MiB or images over 8192 px a side or 16 Mi pixels (checked
+ * before decoding), and images without ink (DIGIT_ERR_IMAGE). Messages name
+ * the file, or "<memory>" / "<image>" for the in-memory variants. */
 DIGIT_API digit_status digit_image_load_png(const char *path, uint8_t *out);
 DIGIT_API digit_status digit_image_load_png_memory(const void *data,
                                                    size_t size, uint8_t *out);
