@@ -34,12 +34,13 @@ static void kx_range(const conv_shape *s, int ox, int *lo, int *hi) {
     if (*hi < *lo) *hi = *lo;
 }
 
-/* dst[0, n) = src[0, n) inside [lo, hi), zero outside. A plain loop: the
- * runs are short (K*Ci values) and a memcpy call per run costs more. */
+/* dst[0, n): src[0, hi - lo) placed at [lo, hi), zero outside. A plain
+ * loop: the runs are short (K*Ci values) and a memcpy call per run costs
+ * more. */
 static inline void copy_run(real *restrict dst, const real *restrict src,
-                               int lo, int hi, int n) {
+                            int lo, int hi, int n) {
     for (int i = 0; i < lo; i++) dst[i] = 0;
-    for (int i = lo; i < hi; i++) dst[i] = src[i];
+    for (int i = lo; i < hi; i++) dst[i] = src[i - lo];
     for (int i = hi; i < n; i++) dst[i] = 0;
 }
 
@@ -62,8 +63,11 @@ static inline void im2col_1ch(const conv_shape *s, const real *in, real *col) {
                     while (lo < hi && lo * s->stride - s->pad + kx < 0) lo++;
                     while (hi > lo && (hi - 1) * s->stride - s->pad + kx >= s->W) hi--;
                     for (int ox = 0; ox < lo; ox++) dst[(size_t)ox * KK] = 0;
-                    const real *tap = src + kx - s->pad;
-                    for (int ox = lo; ox < hi; ox++) dst[(size_t)ox * KK] = tap[ox * s->stride];
+                    /* An index, not a pointer: src + kx - pad may point before
+                     * the image, which C leaves undefined even unread. */
+                    const int shift = kx - s->pad;
+                    for (int ox = lo; ox < hi; ox++)
+                        dst[(size_t)ox * KK] = src[ox * s->stride + shift];
                     for (int ox = hi > lo ? hi : lo; ox < s->Wo; ox++) dst[(size_t)ox * KK] = 0;
                 }
             }
@@ -91,7 +95,8 @@ static inline void im2col(const conv_shape *s, const real *in, real *col) {
                         memset(dst, 0, sizeof(real) * KC);
                         continue;
                     }
-                    copy_run(dst, in + ((size_t)(b * s->H + iy) * s->W + x0) * s->Ci,
+                    /* From the first in-bounds pixel: x0 itself may be -pad. */
+                    copy_run(dst, in + ((size_t)(b * s->H + iy) * s->W + x0 + lo) * s->Ci,
                              lo * s->Ci, hi * s->Ci, KC);
                 }
             }
