@@ -11,7 +11,7 @@
 
 /* Images per forward pass: large enough for long GEMMs, small enough that
  * the scratch stays a few tens of MB. */
-#define PREDICT_CHUNK 64
+#define PREDICT_CHUNK 16
 
 void model_normalise_u8(const digit_model *m, const uint8_t *pixels,
                         size_t count, float *dst) {

@@ -12,6 +12,7 @@
 #include "parallel.h"
 #include "rng.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,10 +75,17 @@ static digit_status check_options(const digit_train_options *o) {
     return DIGIT_OK;
 }
 
+/* Images a worker runs through the network at once. Its share of a batch
+ * goes through in micro-batches of this size, their gradients summed: small
+ * enough that a micro-batch's im2col stays in cache (measured here: 8 to 16
+ * beat 32 and 64 by ~10%), large enough for long GEMM rows. */
+#define TRAIN_MICRO 16
+
 /* One thread's share of a batch: its scratch and its gradient. */
 typedef struct worker {
     net_work work;
-    float *grads;
+    float *grads;         /* the share's gradient */
+    float *micro_grads;   /* one micro-batch's, added into grads */
     uint8_t *labels;
     int start, count;     /* images [start, start+count) of the batch */
     double loss;
@@ -187,11 +195,29 @@ static digit_status meta_int(const char *path, const st_file *f, const char *key
                             long long lo, long long hi, long long *out) {
     const char *s = st_meta(f, key);
     char *end;
+    errno = 0;
     long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || end == s || *end || v < lo || v > hi)
+    /* errno: strtoll saturates out-of-range text ("99999999999999999999")
+     * to LLONG_MAX, which must not pass for a value in range. */
+    if (!s || end == s || *end || errno == ERANGE || v < lo || v > hi)
         return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint field %s is missing or invalid",
                           path, key);
     *out = v;
+    return DIGIT_OK;
+}
+
+/* The seed, a full uint64: decimal digits only, no sign, no overflow.
+ * (It was read with meta_int's int64 range, which took seeds >= 2^63 only
+ * through strtoll's saturation and so also took any overflowing number.) */
+static digit_status meta_seed(const char *path, const st_file *f, uint64_t *out) {
+    const char *s = st_meta(f, "checkpoint.seed");
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = s && *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE)
+        return digit_fail(DIGIT_ERR_FORMAT,
+                          "%s: checkpoint field checkpoint.seed is missing or invalid", path);
+    *out = (uint64_t)v;
     return DIGIT_OK;
 }
 
@@ -235,7 +261,7 @@ static digit_status read_info(const char *path, const st_file *f,
     snprintf(info->arch, sizeof info->arch, "%s", arch);
     digit_train_options *o = &info->options;
     defaults(o, arch_find(arch));
-    long long epoch = 0, batch = 0, bs = 0, seed_lo = 0, epochs = 0, threads = 0;
+    long long epoch = 0, batch = 0, bs = 0, epochs = 0, threads = 0;
     digit_status st = meta_int(path, f, "checkpoint.epoch", 0, 100000, &epoch);
     if (!st) st = meta_int(path, f, "checkpoint.batch", 0, INT32_MAX, &batch);
     if (!st) st = meta_int(path, f, "checkpoint.step", 0, INT64_MAX, step);
@@ -243,14 +269,12 @@ static digit_status read_info(const char *path, const st_file *f,
     if (!st) st = meta_int(path, f, "checkpoint.train_count", 1, UINT32_MAX, train_count);
     if (!st) st = meta_int(path, f, "checkpoint.epochs", 1, 100000, &epochs);
     if (!st) st = meta_int(path, f, "checkpoint.threads", 0, 1024, &threads);
-    if (!st) st = meta_int(path, f, "checkpoint.seed", 0, INT64_MAX, &seed_lo);
+    if (!st) st = meta_seed(path, f, &o->seed);
     if (!st) st = meta_double(path, f, "checkpoint.learning_rate", &o->learning_rate);
     if (!st) st = meta_double(path, f, "checkpoint.gamma", &o->gamma);
     if (!st) st = meta_double(path, f, "checkpoint.loss_sum", loss_sum);
     if (!st) st = meta_milestones(path, f, o);
     if (st) return st;
-    /* The seed is a full uint64: parse it unsigned. */
-    o->seed = strtoull(st_meta(f, "checkpoint.seed"), NULL, 10);
     o->batch_size = (int)bs, o->epochs = (int)epochs, o->threads = (int)threads;
     info->epochs_done = (int)epoch, info->batches_done = (int)batch;
     return DIGIT_OK;
@@ -367,24 +391,33 @@ static digit_status restore_checkpoint(trainer *t, const char *path) {
 /* A worker's part of the current batch: gather its images (normalised) in
  * shuffled order, forward, backward. The loss is normalised by the whole
  * batch so that the parts' gradients simply add up. */
+DIGIT_HOT static void add_into(float *restrict sum, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) sum[i] += x[i];
+}
+
 static void train_part(void *ctx, int i) {
     trainer *t = ctx;
     worker *w = &t->workers[i];
     w->loss = 0;
-    if (!w->count) return;
     const uint8_t *images = digit_dataset_images(t->train);
     const uint8_t *y = digit_dataset_labels(t->train);
     const uint32_t *order = t->perm + (size_t)t->step_batch * t->opt.batch_size + w->start;
-    float *in = net_input(&w->work);
-    for (int k = 0; k < w->count; k++) {
-        model_normalise_u8(t->model, images + (size_t)order[k] * DIGIT_IMAGE_PIXELS, 1,
-                           in + (size_t)k * DIGIT_IMAGE_PIXELS);
-        w->labels[k] = y[order[k]];
-    }
     const net_plan *p = &t->model->plan;
-    net_forward(p, t->model->params, t->packed, &w->work, w->count);
-    w->loss = net_backward(p, t->model->params, t->packed, w->grads, &w->work,
-                           w->count, w->labels, t->step_size);
+    float *in = net_input(&w->work);
+    for (int at = 0; at < w->count; at += TRAIN_MICRO) {
+        int n = w->count - at < TRAIN_MICRO ? w->count - at : TRAIN_MICRO;
+        for (int k = 0; k < n; k++) {
+            uint32_t img = order[at + k];
+            model_normalise_u8(t->model, images + (size_t)img * DIGIT_IMAGE_PIXELS, 1,
+                               in + (size_t)k * DIGIT_IMAGE_PIXELS);
+            w->labels[k] = y[img];
+        }
+        float *g = at == 0 ? w->grads : w->micro_grads;
+        net_forward(p, t->model->params, t->packed, &w->work, n);
+        w->loss += net_backward(p, t->model->params, t->packed, g, &w->work, n,
+                                w->labels, t->step_size);
+        if (at) add_into(w->grads, g, p->nparams);
+    }
 }
 
 /* A worker's slice of the parameters: sum the parts' gradients, in worker
@@ -495,7 +528,8 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
     int bs = (size_t)t->opt.batch_size < t->n ? t->opt.batch_size : (int)t->n;
     t->nworkers = parallel_threads(t->opt.threads, bs);
     if (t->nworkers > PARALLEL_MAX_WORKERS) t->nworkers = PARALLEL_MAX_WORKERS;
-    int cap = (bs + t->nworkers - 1) / t->nworkers;
+    int share = (bs + t->nworkers - 1) / t->nworkers;
+    int cap = share < TRAIN_MICRO ? share : TRAIN_MICRO;
     t->workers = calloc((size_t)t->nworkers, sizeof *t->workers);
     int ok = t->workers && adam_init(&t->opt_state, m->plan.nparams) &&
              (t->packed = malloc(sizeof(float) * (m->plan.npacked + 1))) &&
@@ -504,6 +538,7 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
         worker *w = &t->workers[i];
         ok = net_work_alloc(&w->work, &m->plan, cap, 1) &&
              (w->grads = malloc(sizeof(float) * m->plan.nparams)) &&
+             (share <= cap || (w->micro_grads = malloc(sizeof(float) * m->plan.nparams))) &&
              (w->labels = malloc((size_t)cap));
     }
     if (!ok) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate training state");
@@ -515,6 +550,7 @@ static void trainer_free(trainer *t) {
     for (int i = 0; t->workers && i < t->nworkers; i++) {
         net_work_free(&t->workers[i].work);
         free(t->workers[i].grads);
+        free(t->workers[i].micro_grads);
         free(t->workers[i].labels);
     }
     free(t->workers);
