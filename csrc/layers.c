@@ -44,34 +44,34 @@ static inline void copy_run(real *restrict dst, const real *restrict src,
     for (int i = hi; i < n; i++) dst[i] = 0;
 }
 
-/* im2col for one input channel (the first layer): a column per tap, filled
- * across a whole output row at a time. Written as strided stores so the
- * compiler keeps it a loop instead of a memcpy call per 1-float run. */
-static inline void im2col_1ch(const conv_shape *s, const real *in, real *col) {
-    const int K = s->K, KK = K * K;
-    for (int b = 0; b < s->B; b++)
-        for (int oy = 0; oy < s->Ho; oy++) {
-            real *rows = col + (size_t)(b * s->Ho + oy) * s->Wo * KK;
-            for (int ky = 0; ky < K; ky++) {
-                int iy = oy * s->stride - s->pad + ky;
-                int row_ok = iy >= 0 && iy < s->H;
-                const real *src = in + (size_t)(b * s->H + (row_ok ? iy : 0)) * s->W;
-                for (int kx = 0; kx < K; kx++) {
-                    real *dst = rows + ky * K + kx;
-                    /* Output columns whose tap lands inside the row. */
-                    int lo = 0, hi = row_ok ? s->Wo : 0;
-                    while (lo < hi && lo * s->stride - s->pad + kx < 0) lo++;
-                    while (hi > lo && (hi - 1) * s->stride - s->pad + kx >= s->W) hi--;
-                    for (int ox = 0; ox < lo; ox++) dst[(size_t)ox * KK] = 0;
-                    /* An index, not a pointer: src + kx - pad may point before
-                     * the image, which C leaves undefined even unread. */
-                    const int shift = kx - s->pad;
-                    for (int ox = lo; ox < hi; ox++)
-                        dst[(size_t)ox * KK] = src[ox * s->stride + shift];
-                    for (int ox = hi > lo ? hi : lo; ox < s->Wo; ox++) dst[(size_t)ox * KK] = 0;
-                }
+/* im2col for one input channel (the first layer): each output pixel's
+ * K*K taps, row by row. K is a compile-time constant in the common cases
+ * (see im2col_1ch), so the short copies become plain moves. */
+static inline void im2col_1ch_k(const conv_shape *s, const real *in, real *col, const int K) {
+    const int KK = K * K;
+    for (int b = 0; b < s->B; b++) {
+        const real *img = in + (size_t)b * s->H * s->W;
+        for (int oy = 0; oy < s->Ho; oy++)
+            for (int ox = 0; ox < s->Wo; ox++) {
+                real *row = col + ((size_t)(b * s->Ho + oy) * s->Wo + ox) * KK;
+                const int y0 = oy * s->stride - s->pad, x0 = ox * s->stride - s->pad;
+                const int inside = y0 >= 0 && x0 >= 0 && y0 + K <= s->H && x0 + K <= s->W;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        const int y = y0 + ky, x = x0 + kx;
+                        row[ky * K + kx] = inside || (y >= 0 && y < s->H && x >= 0 && x < s->W)
+                                               ? img[(size_t)y * s->W + x] : 0;
+                    }
             }
-        }
+    }
+}
+
+static inline void im2col_1ch(const conv_shape *s, const real *in, real *col) {
+    switch (s->K) {
+    case 3: im2col_1ch_k(s, in, col, 3); break;
+    case 5: im2col_1ch_k(s, in, col, 5); break;
+    default: im2col_1ch_k(s, in, col, s->K); break;
+    }
 }
 
 /* One row of col per output pixel, columns (ky, kx, ci). For a fixed ky the
