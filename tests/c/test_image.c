@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE 1
 #include "digit.h"
+#include "pngtest.h"
 
 #include <math.h>
 #include <png.h>
@@ -56,91 +57,7 @@ static int rnd_range(int lo, int hi) { /* [lo, hi] */
     return lo + (int)(rnd() % (uint32_t)(hi - lo + 1));
 }
 
-/* ---- an in-memory PNG encoder able to write every format ----------------- */
-
-typedef struct buffer {
-    uint8_t *data;
-    size_t len, cap;
-} buffer;
-
-static void buf_write(png_structp png, png_bytep p, size_t n) {
-    buffer *b = png_get_io_ptr(png);
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2;
-        b->data = realloc(b->data, b->cap);
-        if (!b->data) abort();
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void buf_flush(png_structp png) { (void)png; }
-
-/* What to encode: w*h pixels of `channels` samples each (0..2^depth-1). */
-typedef struct spec {
-    int w, h, color_type, depth, interlace;
-    const uint16_t *samples;
-    const png_color *palette;
-    int palette_count;
-    const uint8_t *trans; /* palette alpha entries */
-    int trans_count;
-} spec;
-
-static int channels_of(int color_type) {
-    switch (color_type) {
-    case PNG_COLOR_TYPE_GRAY: return 1;
-    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
-    case PNG_COLOR_TYPE_RGB: return 3;
-    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
-    default: return 1; /* palette indices */
-    }
-}
-
-/* Packs one row of samples the way PNG stores it. */
-static void pack_row(const spec *s, int y, uint8_t *row) {
-    int ch = channels_of(s->color_type), n = s->w * ch;
-    const uint16_t *src = s->samples + (size_t)y * n;
-    if (s->depth == 16) {
-        for (int i = 0; i < n; i++) {
-            row[2 * i] = (uint8_t)(src[i] >> 8);
-            row[2 * i + 1] = (uint8_t)src[i];
-        }
-    } else if (s->depth == 8) {
-        for (int i = 0; i < n; i++) row[i] = (uint8_t)src[i];
-    } else {
-        int per = 8 / s->depth;
-        memset(row, 0, (size_t)(n + per - 1) / per);
-        for (int i = 0; i < n; i++)
-            row[i / per] |= (uint8_t)(src[i] << (8 - s->depth * (i % per + 1)));
-    }
-}
-
-static uint8_t *encode(const spec *s, size_t *len) {
-    buffer b = {NULL, 0, 0};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    int ch = channels_of(s->color_type);
-    uint8_t *row = malloc((size_t)s->w * ch * 2 + 8);
-    if (setjmp(png_jmpbuf(png))) abort();
-    png_set_write_fn(png, &b, buf_write, buf_flush);
-    png_set_IHDR(png, info, (png_uint_32)s->w, (png_uint_32)s->h, s->depth,
-                 s->color_type, s->interlace, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    if (s->palette) png_set_PLTE(png, info, s->palette, s->palette_count);
-    if (s->trans) png_set_tRNS(png, info, s->trans, s->trans_count, NULL);
-    png_write_info(png, info);
-    int passes = s->interlace ? png_set_interlace_handling(png) : 1;
-    for (int p = 0; p < passes; p++)
-        for (int y = 0; y < s->h; y++) {
-            pack_row(s, y, row);
-            png_write_row(png, row);
-        }
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    free(row);
-    *len = b.len;
-    return b.data;
-}
+/* PNG encoding (every format, in memory): pngtest.h */
 
 /* ---- helpers on 28x28 outputs --------------------------------------------- */
 
@@ -440,17 +357,7 @@ static uint8_t *make_variant(const float *cov, int w, int h, enum variant v,
     }
     s.color_type = type;
     s.depth = depth;
-    uint8_t *png = encode(&s, len);
-    free(smp);
-    return png;
-}
-
-/* A gray 8-bit PNG of raw pixel values. */
-static uint8_t *encode_gray(const uint8_t *gray, int w, int h, size_t *len) {
-    uint16_t *smp = malloc((size_t)w * h * sizeof *smp);
-    for (size_t i = 0; i < (size_t)w * h; i++) smp[i] = gray[i];
-    spec s = {w, h, PNG_COLOR_TYPE_GRAY, 8, PNG_INTERLACE_NONE, smp, NULL, 0, NULL, 0};
-    uint8_t *png = encode(&s, len);
+    uint8_t *png = pngtest_encode(&s, len);
     free(smp);
     return png;
 }
@@ -531,6 +438,33 @@ static void test_drawings(void) {
     }
 }
 
+/* Thick pens: a 32 px pen on a 150 px drawing would come out ~3.5 px wide
+ * in the 20 px box, wider than 95% of MNIST; the strokes are thinned
+ * towards MNIST's median of 2. */
+static void test_thick_pen(void) {
+    for (int k = 0; k < 6; k++) {
+        uint8_t out[2][784];
+        double pens[2] = {16, 5};
+        for (int p = 0; p < 2; p++) {
+            float *cov = render(&shapes[k], 200, 200, 40, 25, 120, 150, pens[p]);
+            size_t len;
+            uint8_t *png = make_variant(cov, 200, 200, V_GRAY8, &len);
+            digit_status st = load_mem(png, len, out[p]);
+            char why[160] = "";
+            CHECK(st == DIGIT_OK && mnist_like(out[p], why, sizeof why),
+                  "%s with a %.0f px pen: status %d %s", shapes[k].name, 2 * pens[p],
+                  st, why);
+            free(png);
+            free(cov);
+        }
+        double thick = measure(out[0]).width, medium = measure(out[1]).width;
+        CHECK(thick <= 3.0 && thick >= 1.5,
+              "%s: stroke width %.2f with a %.0f px pen (%.2f with %.0f px)",
+              shapes[k].name, thick, 2 * pens[0], medium, 2 * pens[1]);
+        if (getenv("SHOW")) printf("%s: widths %.2f %.2f\n", shapes[k].name, thick, medium);
+    }
+}
+
 /* A small digit somewhere in a large canvas equals the same digit alone. */
 static void test_small_in_big(void) {
     for (int t = 0; t < 6; t++) {
@@ -558,7 +492,9 @@ static void test_small_in_big(void) {
 }
 
 /* Dirty inputs: a noisy background, a frame around the page, a speck of
- * dust far away, a scanner strip along one edge. */
+ * dust far away, a scanner strip along one edge, two specks close together
+ * (neither is cut off from the other by a clear gap, but both are from the
+ * digit). */
 static void test_dirty(void) {
     int S = 200;
     float *cov = render(&shapes[3], S, S, 50, 30, 90, 140, 5);
@@ -566,10 +502,10 @@ static void test_dirty(void) {
     for (int i = 0; i < S * S; i++) g[i] = (uint8_t)lround(255 * (1 - cov[i]));
     CHECK(digit_image_preprocess(g, S, S, ref) == DIGIT_OK, "clean drawing");
     static const char *what[] = {"noise", "frame", "speck", "strip", "gray paper",
-                                 "specks", "ruled line"};
+                                 "specks", "ruled line", "speck pair"};
     static const int specks[][2] = {{10, 10}, {185, 15}, {12, 190}, {190, 185},
                                     {100, 5}, {8, 100}};
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 8; k++) {
         uint8_t *d = malloc((size_t)S * S);
         for (int y = 0; y < S; y++)
             for (int x = 0; x < S; x++) {
@@ -582,6 +518,9 @@ static void test_dirty(void) {
                 for (int sp = 0; k == 5 && sp < 6; sp++)
                     if (abs(x - specks[sp][0]) <= 1 && abs(y - specks[sp][1]) <= 1) v = 0;
                 if (k == 6 && (y == 12 || y == 13)) v = 90;
+                if (k == 7 && ((y >= 186 && y < 188 && x >= 100 && x < 102) ||
+                               (y >= 189 && y < 191 && x >= 104 && x < 106)))
+                    v = 0;
                 d[y * S + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
         digit_status st = digit_image_preprocess(d, S, S, out);
@@ -1146,6 +1085,7 @@ int main(void) {
     load_mnist();
     test_synthetic_variants();
     test_drawings();
+    test_thick_pen();
     test_small_in_big();
     test_dirty();
     test_mnist_roundtrip();
