@@ -135,7 +135,12 @@ static digit_status pick_arch(const char *name, const st_file *f,
 static int parse_float(const char *s, float *out) {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v)) return 0;
+    /* The value is kept as a float: a finite double that rounds past
+     * FLT_MAX (e.g. "1e39") would become inf, which the model then saves as
+     * "inf" and can no longer load (found by fuzz/fuzz_model.c's save/reload
+     * check). 0x1.ffffffp127, half an ulp above FLT_MAX, is the first
+     * double that rounds to inf; "3.40282347e+38" (FLT_MAX as saved) stays. */
+    if (end == s || *end || !isfinite(v) || fabs(v) >= 0x1.ffffffp127) return 0;
     *out = (float)v;
     return 1;
 }
@@ -159,10 +164,12 @@ digit_status model_from_st(const char *name, const st_file *f,
     }
     const char *mean = st_meta(f, "mean"), *sd = st_meta(f, "std");
     if (st == DIGIT_OK && mean && !parse_float(mean, &m->mean))
-        st = digit_fail(DIGIT_ERR_FORMAT, "%s: metadata mean '%s' is not a number", name, mean);
+        st = digit_fail(DIGIT_ERR_FORMAT, "%s: metadata mean '%s' is not a finite float32 number",
+                        name, mean);
     if (st == DIGIT_OK && sd && (!parse_float(sd, &m->std) || !(m->std > 0)))
-        st = digit_fail(DIGIT_ERR_FORMAT, "%s: metadata std '%s' is not a positive number",
-                        name, sd);
+        st = digit_fail(DIGIT_ERR_FORMAT,
+                        "%s: metadata std '%s' is not a positive finite float32 number", name,
+                        sd);
     /* User metadata comes along; reserved and checkpoint keys do not. */
     for (size_t i = 0; i < f->nmeta && st == DIGIT_OK; i++) {
         const char *k = f->meta_key[i];

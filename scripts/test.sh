@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: C (unit, gradient checks, end-to-end training, the
-# installed example), Swift (Digit module and digitc end to end) and
-# Python (ctypes binding). Installs what is missing and fetches MNIST first.
+# installed example, fuzz regressions; again under ASan/UBSan/LSan and
+# TSan), Swift (Digit module and digitc end to end, crash-safe training,
+# digitc on the fuzz corpora) and Python (ctypes binding). Installs what is
+# missing and fetches MNIST first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +14,20 @@ echo "== C library and tests"
 make -j"$(nproc)" all
 make test
 
+# The same C tests under AddressSanitizer + UBSan + LeakSanitizer (clang
+# from the Swift toolchain), and the threads test under ThreadSanitizer.
+echo "== C sanitizers"
+make asan-test
+make tsan-test
+
 echo "== Swift package"
 swift build
 swift test
 export DIGITC="$PWD/.build/debug/digitc"
+
+echo "== digitc: crash-safe training, fuzz corpora"
+bash tests/crash_resume.sh
+bash tests/cli_corpus.sh
 
 echo "== Python binding"
 python3 -m pytest -q python/tests

@@ -940,8 +940,8 @@ static void test_bad_headers(const char *dir, digit_model *m) {
     /* Headers that are not JSON, or JSON but not an object. */
     const char *headers[] = {"this is not json", "[1, 2, 3]", "\"text\"",
                              "{\"a\": {\"dtype\": \"F32\"", "{\"__metadata__\": 5}",
-                             "{\"t\": {\"dtype\": \"F32\", \"shape\": [-1], "
-                             "\"data_offsets\": [0, 0]}}"};
+                             ("{\"t\": {\"dtype\": \"F32\", \"shape\": [-1], "
+                              "\"data_offsets\": [0, 0]}}")};
     for (size_t i = 0; i < sizeof headers / sizeof *headers; i++) {
         uint64_t n = strlen(headers[i]);
         memcpy(buf, &n, 8);
@@ -1735,6 +1735,111 @@ static void test_checkpoints(void) {
     digit_dataset_free(ds);
 }
 
+/* ---- regressions from fuzzing and review ---- */
+
+/* Seeds are uint64: a checkpoint of a run seeded at or above 2^63 must be
+ * readable and resumable, and a seed past 2^64 (or signed, or spaced) is
+ * refused. The seed used to be range-checked as an int64 with strtoll, so
+ * big seeds passed only through its saturation, and so did any overflowing
+ * number, silently read as 2^64 - 1. */
+static void test_checkpoint_big_seed(void) {
+    char dir[512], ckpt[600];
+    make_dir(dir, sizeof dir, "big-seed");
+    digit_dataset *ds = synth_dataset(64, 4);
+    const uint64_t seeds[] = {(uint64_t)1 << 63, UINT64_MAX};
+    for (size_t i = 0; i < 2; i++) {
+        path_in(ckpt, sizeof ckpt, dir, i ? "max.ckpt" : "half.ckpt");
+        digit_train_options o;
+        digit_train_options_init(&o, sizeof o, "compact");
+        o.epochs = 1, o.batch_size = 32, o.threads = 1, o.seed = seeds[i];
+        o.checkpoint_path = ckpt;
+        digit_status st;
+        digit_model *one = train_fresh("compact", 1, ds, &o, NULL, &st);
+        CHECK_OK(st);
+        digit_checkpoint_info info;
+        CHECK_OK(digit_checkpoint_read(ckpt, &info));
+        CHECK(info.options.seed == seeds[i], "seed %llu read back as %llu",
+              (unsigned long long)seeds[i], (unsigned long long)info.options.seed);
+        o.epochs = 2, o.checkpoint_path = NULL;
+        digit_model *two = train_fresh("compact", 1, ds, &o, NULL, &st);
+        digit_model *resumed = train_fresh("compact", 2, ds, &o, ckpt, &st);
+        CHECK(st == DIGIT_OK && same_weights(two, resumed),
+              "seed %llu: resume failed or differs: %s", (unsigned long long)seeds[i],
+              digit_last_error());
+        digit_model_free(one);
+        digit_model_free(two);
+        digit_model_free(resumed);
+    }
+    /* Not a number, negative, or past 2^64: refused. */
+    const char *bad[] = {"-1", "18446744073709551616", "12x", "", " 5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char meta[1024];
+        snprintf(meta, sizeof meta,
+                 "{\"__metadata__\":{\"arch\":\"compact\","
+                 "\"checkpoint.format\":\"libdigit-checkpoint-1\",\"checkpoint.epoch\":\"1\","
+                 "\"checkpoint.batch\":\"0\",\"checkpoint.step\":\"2\","
+                 "\"checkpoint.loss_sum\":\"0\",\"checkpoint.batch_size\":\"32\","
+                 "\"checkpoint.seed\":\"%s\",\"checkpoint.learning_rate\":\"0.001\","
+                 "\"checkpoint.gamma\":\"0.1\",\"checkpoint.milestones\":\"\","
+                 "\"checkpoint.train_count\":\"64\",\"checkpoint.epochs\":\"2\","
+                 "\"checkpoint.threads\":\"1\"}}",
+                 bad[i]);
+        uint64_t n = strlen(meta);
+        uint8_t *b = malloc(8 + n);
+        memcpy(b, &n, 8);
+        memcpy(b + 8, meta, n);
+        path_in(ckpt, sizeof ckpt, dir, "bad.ckpt");
+        write_bytes(ckpt, b, 8 + n);
+        free(b);
+        digit_checkpoint_info info;
+        CHECK_ERR(digit_checkpoint_read(ckpt, &info), DIGIT_ERR_FORMAT, "checkpoint.seed");
+    }
+    digit_dataset_free(ds);
+}
+
+/* Normalisation metadata beyond float range ("1e39") became inf, which a
+ * save then wrote as "inf" and a load refused: such files are refused. */
+static void test_normalisation_range(void) {
+    char dir[512], path[600];
+    make_dir(dir, sizeof dir, "norm-range");
+    digit_model *m;
+    CHECK_OK(digit_model_create("compact", 1, &m));
+    fake_file f;
+    const char *metas[][2] = {
+        {"{\"mean\":\"1e39\",\"std\":\"1\"}", "mean"},
+        {"{\"mean\":\"-3.5e38\",\"std\":\"1\"}", "mean"},
+        {"{\"mean\":\"0\",\"std\":\"1e39\"}", "std"},
+        {"{\"mean\":\"0\",\"std\":\"1e-50\"}", "std"},
+    };
+    for (size_t i = 0; i < sizeof metas / sizeof *metas; i++) {
+        fake_from_model(&f, m, metas[i][0]);
+        size_t size;
+        uint8_t *b = fake_bytes(&f, m, &size);
+        char name[32];
+        snprintf(name, sizeof name, "norm-%zu.safetensors", i);
+        CHECK_BAD_FILE(dir, name, b, size, DIGIT_ERR_FORMAT, metas[i][1]);
+        free(b);
+    }
+    /* The extremes a float holds load, save and load again unchanged. */
+    fake_from_model(&f, m, "{\"mean\":\"-3.40282347e+38\",\"std\":\"1.40129846e-45\"}");
+    size_t size;
+    uint8_t *b = fake_bytes(&f, m, &size);
+    digit_model *x = NULL, *y = NULL;
+    CHECK_OK(digit_model_load_memory(b, size, &x));
+    path_in(path, sizeof path, dir, "extremes.safetensors");
+    if (x) CHECK_OK(digit_model_save(x, path));
+    CHECK_OK(digit_model_load(path, &y));
+    float mx, sx, my, sy;
+    digit_model_normalization(x, &mx, &sx);
+    digit_model_normalization(y, &my, &sy);
+    CHECK(x && y && mx == my && sx == sy && sx > 0, "extremes: %g/%g vs %g/%g", (double)mx,
+          (double)sx, (double)my, (double)sy);
+    digit_model_free(x);
+    digit_model_free(y);
+    free(b);
+    digit_model_free(m);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmp_root, sizeof tmp_root, "%s/digit-test-core-XXXXXX",
@@ -1766,6 +1871,8 @@ int main(void) {
     test_determinism();
     test_callbacks();
     test_checkpoints();
+    test_checkpoint_big_seed();
+    test_normalisation_range();
     remove_tree(tmp_root);
     return test_summary("test_core");
 }
