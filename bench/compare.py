@@ -12,7 +12,7 @@ machine does by default.
 import argparse
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,14 +28,26 @@ def run_json(cmd, path):
 
 
 def peak_rss_mb(cmd):
-    """Peak resident memory of a child process, in MB (its own rusage)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Peak resident memory of one child process, in MB (wait4's rusage is
+    that process's own, unlike RUSAGE_CHILDREN's running maximum)."""
     print("$", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if after <= before:
-        raise SystemExit("compare: run the memory measurements in separate processes")
-    return after / 1024
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"compare: {cmd[0]} exited {proc.returncode}")
+    return usage.ru_maxrss / 1024
+
+
+def median_of(results):
+    """Each numeric figure's median over the rounds' results."""
+    out = dict(results[0])
+    for key, value in results[0].items():
+        if isinstance(value, dict):
+            out[key] = {k: statistics.median(r[key][k] for r in results) for k in value}
+        elif isinstance(value, (int, float)):
+            out[key] = statistics.median(r[key] for r in results)
+    return out
 
 
 def main():
@@ -43,18 +55,27 @@ def main():
     ap.add_argument("--data", default=os.environ.get("DIGIT_DATA"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate the two benchmarks this many times; figures are medians")
     ap.add_argument("--memory-batches", type=int, default=300,
                     help="training batches for the peak-memory runs")
     args = ap.parse_args()
     if not args.data:
         sys.exit("compare: give --data DIR or set DIGIT_DATA")
     tmp = Path(tempfile.mkdtemp(prefix="digit-compare-"))
-    ours = run_json([REPO / "build/digit-bench", "--data", args.data, "--threads",
-                     str(args.threads), "--batches", str(args.batches), "--json",
-                     tmp / "ours.json"], tmp / "ours.json")
-    torch = run_json([sys.executable, REPO / "bench/pytorch_bench.py", "--data", args.data,
-                      "--threads", str(args.threads), "--batches", str(args.batches),
-                      "--json", tmp / "torch.json"], tmp / "torch.json")
+    # Rounds alternate the two sides so that a slow spell of the machine (a
+    # shared VM's vCPU stalled by its host) hits both alike.
+    rounds = []
+    for r in range(args.rounds):
+        ours = run_json([REPO / "build/digit-bench", "--data", args.data, "--threads",
+                         str(args.threads), "--batches", str(args.batches), "--json",
+                         tmp / f"ours{r}.json"], tmp / f"ours{r}.json")
+        torch = run_json([sys.executable, REPO / "bench/pytorch_bench.py", "--data",
+                          args.data, "--threads", str(args.threads), "--batches",
+                          str(args.batches), "--json", tmp / f"torch{r}.json"],
+                         tmp / f"torch{r}.json")
+        rounds.append((ours, torch))
+    ours, torch = median_of([o for o, _ in rounds]), median_of([t for _, t in rounds])
     digitc = REPO / ".build/release/digitc"
     rss = {}
     for arch in ("basic", "compact"):
@@ -68,7 +89,8 @@ def main():
                          "--threads", str(args.threads), "--arch", arch,
                          "--memory-run", str(args.memory_batches)]))
 
-    print(f"\n{args.threads} threads, batch 64, OPENBLAS_CORETYPE="
+    print(f"\nmedians of {args.rounds} alternating rounds; {args.threads} threads, batch 64, "
+          f"OPENBLAS_CORETYPE="
           f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, torch {torch['torch']}\n")
     print("| figure | arch | libdigit | PyTorch | ratio | target |")
     print("|---|---|---|---|---|---|")
