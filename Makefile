@@ -58,7 +58,7 @@ install: all
 C_TESTS := test_core test_image test_train test_variants test_faults test_threads
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h $(BUILD)/libdigit.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h tests/c/testfiles.h $(BUILD)/libdigit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libdigit.a $(LIBS)
 

@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "testfiles.h"
 #include "digit.h"
 #include "layers.h"
 #include "optim.h"
@@ -51,70 +52,6 @@
     } while (0)
 
 /* ---- small helpers ---- */
-
-static char tmp_root[256];
-
-static void path_in(char *out, size_t cap, const char *dir, const char *name) {
-    int n = snprintf(out, cap, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= cap) {
-        fprintf(stderr, "test_core: path %s/%s too long\n", dir, name);
-        exit(1);
-    }
-}
-
-static int write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    size_t put = fwrite(data, 1, n, f);
-    return (fclose(f) == 0) & (put == n);
-}
-
-/* The whole file, malloc'd; NULL if unreadable. */
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-    *n = buf ? fread(buf, 1, (size_t)len, f) : 0;
-    fclose(f);
-    return buf;
-}
-
-/* Entries in a folder other than "." and "..". */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
-/* rm -r, for the test's own folder only. */
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    chmod(dir, 0755);
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        path_in(p, sizeof p, dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-/* A fresh empty folder under tmp_root for one section. */
-static void make_dir(char *out, size_t cap, const char *name) {
-    path_in(out, cap, tmp_root, name);
-    mkdir(out, 0755);
-}
 
 /* Images a network can tell apart: a bright 6x6 square whose place depends
  * on the label, over faint noise from a fixed generator. */
@@ -1168,21 +1105,21 @@ static void test_atomic_save(void) {
     /* Into a folder that does not exist: an I/O error, nothing created. */
     path_in(p, sizeof p, dir, "missing/model.safetensors");
     CHECK_ERR(digit_model_save(m, p), DIGIT_ERR_IO, p);
-    CHECK(count_entries(dir) == 0, "%d entries after a failed save", count_entries(dir));
+    CHECK(count_entries(dir, NULL) == 0, "%d entries after a failed save", count_entries(dir, NULL));
 
     /* A successful save leaves exactly the file, no temporary. */
     path_in(p, sizeof p, dir, "model.safetensors");
     CHECK_OK(digit_model_save(m, p));
     CHECK_OK(digit_model_save(m, p)); /* and over itself */
-    CHECK(count_entries(dir) == 1, "%d entries after saving", count_entries(dir));
+    CHECK(count_entries(dir, NULL) == 1, "%d entries after saving", count_entries(dir, NULL));
 
     /* Over a folder: rename fails, the temporary is removed. */
     char sub[600];
     path_in(sub, sizeof sub, dir, "a-folder");
     mkdir(sub, 0755);
     CHECK_ERR(digit_model_save(m, sub), DIGIT_ERR_IO, sub);
-    CHECK(count_entries(dir) == 2, "%d entries after saving over a folder",
-          count_entries(dir));
+    CHECK(count_entries(dir, NULL) == 2, "%d entries after saving over a folder",
+          count_entries(dir, NULL));
 
     /* In a read-only folder the old file stays as it was. Root ignores
      * permissions, so the check only means something for other users. */
@@ -1197,7 +1134,7 @@ static void test_atomic_save(void) {
         uint8_t *after = read_bytes(p, &after_n);
         CHECK(before_n == after_n && !memcmp(before, after, before_n),
               "old file changed by a failed save");
-        CHECK(count_entries(dir) == 2, "leftovers in the read-only folder");
+        CHECK(count_entries(dir, NULL) == 2, "leftovers in the read-only folder");
         free(before);
         free(after);
         digit_model_free(other);
@@ -1675,7 +1612,7 @@ static void test_checkpoints(void) {
     ckpt_options(&o, ckpt, NULL);
     digit_model *a = train_fresh("compact", 1, ds, &o, NULL, &st);
     CHECK_OK(st);
-    CHECK(count_entries(dir) == 1, "only the checkpoint file is left");
+    CHECK(count_entries(dir, NULL) == 1, "only the checkpoint file is left");
     /* A checkpoint is also a loadable model file. */
     digit_model *as_model = NULL;
     CHECK_OK(digit_model_load(ckpt, &as_model));
@@ -1841,13 +1778,7 @@ static void test_normalisation_range(void) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/digit-test-core-XXXXXX",
-             base && *base ? base : "/tmp");
-    if (!mkdtemp(tmp_root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!make_test_root("test-core")) return 1;
     test_version_and_errors();
     test_error_is_per_thread();
     test_presets();
@@ -1873,6 +1804,6 @@ int main(void) {
     test_checkpoints();
     test_checkpoint_big_seed();
     test_normalisation_range();
-    remove_tree(tmp_root);
+    remove_tree(test_root);
     return test_summary("test_core");
 }

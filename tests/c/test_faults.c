@@ -11,7 +11,7 @@
  *     a file would grow past the limit: a full disk, as far as the writer
  *     can tell. A save that fails so must report an I/O error and leave the
  *     previous file byte for byte as it was, with no temporary file beside
- *     it. (Running as root defeats permission-based checks, this does not.)
+ *     it. (Running as test_root defeats permission-based checks, this does not.)
  *   - RLIMIT_AS makes allocations fail: loads, decodes, predictions and
  *     training must then return DIGIT_ERR_MEMORY (or succeed), never crash.
  *     Not under AddressSanitizer, whose shadow memory needs terabytes of
@@ -39,6 +39,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "testfiles.h"
 #include "digit.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -53,71 +54,6 @@
 #endif
 
 /* ---- files ---- */
-
-static char root[256];
-
-static void path_in(char *out, size_t cap, const char *dir, const char *name) {
-    if ((size_t)snprintf(out, cap, "%s/%s", dir, name) >= cap) {
-        fprintf(stderr, "test_faults: path too long\n");
-        exit(1);
-    }
-}
-
-static void make_dir(char *out, size_t cap, const char *name) {
-    path_in(out, cap, root, name);
-    mkdir(out, 0755);
-}
-
-static int write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    size_t put = fwrite(data, 1, n, f);
-    return (fclose(f) == 0) & (put == n);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-    if (buf) *n = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    return buf;
-}
-
-/* Entries of a folder other than . and ..; *temps of them are temporaries
- * ("<name>.tmp-<random>", as fileio.c names them). */
-static int count_entries(const char *dir, int *temps) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    if (temps) *temps = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        n++;
-        if (temps && strstr(e->d_name, ".tmp-")) ++*temps;
-    }
-    closedir(d);
-    return n;
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        path_in(p, sizeof p, dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 /* ---- running a call in a child ---- */
 
@@ -669,16 +605,11 @@ static void test_huge_claims(void) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/digit-test-faults-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!make_test_root("test-faults")) return 1;
     test_disk_full();
     test_missing_folder();
     test_out_of_memory();
     test_huge_claims();
-    remove_tree(root);
+    remove_tree(test_root);
     return test_summary("test_faults");
 }

@@ -24,11 +24,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testfiles.h"
 #include "digit.h"
 
 enum { THREADS = 4, IMAGES = 96, TRAIN_IMAGES = 128, ROUNDS = 3 };
 
-static char root[256];
 
 /* CHECK counts in plain globals; threads record failures here instead and
  * the main thread checks them after joining. */
@@ -123,8 +123,8 @@ static void test_predict_and_train(void) {
     static float want[IMAGES * DIGIT_CLASSES];
     CHECK_OK(digit_predict_u8(shared, images, IMAGES, DIGIT_OUTPUT_PROBABILITIES, want, NULL));
     char ckpt_a[512], ckpt_b[512];
-    snprintf(ckpt_a, sizeof ckpt_a, "%s/a.ckpt", root);
-    snprintf(ckpt_b, sizeof ckpt_b, "%s/b.ckpt", root);
+    snprintf(ckpt_a, sizeof ckpt_a, "%s/a.ckpt", test_root);
+    snprintf(ckpt_b, sizeof ckpt_b, "%s/b.ckpt", test_root);
     train_job alone = {a, ds, ckpt_a, 0, {0, ""}};
     train_worker(&alone);
     CHECK(alone.r.failures == 0, "training alone: %s", alone.r.first);
@@ -222,7 +222,7 @@ static void test_png_threads(void) {
                 int in = r2 < (h * h) * 2 / 3 && r2 > (h * h) / 4;
                 gray[(size_t)y * w + x] = (uint8_t)(in ? 30 + t : 220 - t);
             }
-        snprintf(paths[t], sizeof paths[t], "%s/ring%d.png", root, t);
+        snprintf(paths[t], sizeof paths[t], "%s/ring%d.png", test_root, t);
         CHECK_OK(digit_image_save_png(paths[t], gray, w, h));
         free(gray);
         bytes[t] = slurp(paths[t], &sizes[t]);
@@ -268,7 +268,7 @@ static void test_save_threads(void) {
     CHECK_OK(digit_model_create("compact", 4, &m));
     if (!m) return;
     char path[512];
-    snprintf(path, sizeof path, "%s/shared.safetensors", root);
+    snprintf(path, sizeof path, "%s/shared.safetensors", test_root);
     save_job jobs[THREADS];
     pthread_t th[THREADS];
     for (int t = 0; t < THREADS; t++) {
@@ -282,29 +282,11 @@ static void test_save_threads(void) {
     digit_model_free(m);
 }
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(void) {
-    const char *base = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/digit-test-threads-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!make_test_root("test-threads")) return 1;
     test_predict_and_train();
     test_png_threads();
     test_save_threads();
-    remove_tree(root);
+    remove_tree(test_root);
     return test_summary("test_threads");
 }
