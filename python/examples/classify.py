@@ -55,7 +55,7 @@ def main(argv=None) -> int:
             print(f"{image}: {d} ({probs[d]:.1%} confident)")
             if args.all:
                 print("  " + "  ".join(f"{k}:{p:.4f}" for k, p in enumerate(probs)))
-    return 1 if failed else 0
+    return 2 if failed else 0  # as digitc: 2 for input errors
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def test_classify_reports_problems(tmp_path, trained_model_path):
     bad = tmp_path / "bad.png"
     bad.write_text("not a png")
     r = run("classify.py", bad, "--model", trained_model_path("basic"))
-    assert r.returncode == 1 and str(bad) in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and str(bad) in r.stderr and "Traceback" not in r.stderr
 
 
 def test_train_and_load_cli_model(tmp_path, mnist_dir):
