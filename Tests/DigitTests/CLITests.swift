@@ -33,8 +33,10 @@ enum CLI {
     }
 
     /// A fetch script that fails at once, so that no test touches the network.
+    /// One fixed name, rewritten by each run with the same text: a name per
+    /// process would leave a file behind after every run.
     static let failingFetchScript: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("digit-tests-fetch-fails-\(getpid()).py")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("digit-tests-fetch-fails.py")
         try? Data("import sys\nprint('fetch_mnist: offline in tests', file=sys.stderr)\nsys.exit(2)\n".utf8).write(to: url)
         return url
     }()
