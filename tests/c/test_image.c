@@ -10,9 +10,10 @@
  *
  * Real MNIST digits are used when /tmp/mnist-test/t10k-images-idx3-ubyte
  * (or train-images-idx3-ubyte) exists: a raw IDX file, 16-byte header then
- * 28x28 uint8 images. The last line printed is "N passed, N failed".
+ * 28x28 uint8 images. The last line printed is "test_image: N passed, N failed".
  */
 #define _GNU_SOURCE 1
+#include "check.h"
 #include "digit.h"
 #include "pngtest.h"
 
@@ -27,20 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("   [last error: %s]\n", digit_last_error());             \
-        }                                                                    \
-    } while (0)
 
 /* ---- deterministic random numbers ---------------------------------------- */
 
@@ -1097,6 +1084,5 @@ int main(void) {
     test_threads();
     test_large();
     free(mnist);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return test_summary("test_image");
 }
