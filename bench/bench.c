@@ -102,7 +102,7 @@ static int bench_arch(const char *arch, const digit_dataset *train,
     digit_model *m;
     if (digit_model_create(arch, 1, &m)) return 1;
     digit_train_options o;
-    digit_train_options_init(&o, sizeof o, arch);
+    digit_train_options_init_default(&o, arch);
     o.epochs = 1;
     o.threads = threads;
     timing t = {calloc((size_t)batches, sizeof(double)), 0, 20, batches, now()};

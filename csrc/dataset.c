@@ -20,6 +20,10 @@ struct digit_dataset {
     /* The allocations: for files, the file buffers themselves (the data
      * starts after the IDX header), so loading never holds two copies. */
     uint8_t *image_block, *label_block;
+    /* Training runs using the dataset, and whether digit_dataset_free was
+     * called meanwhile (from a callback): both under the handles lock. */
+    int users;
+    int free_pending;
 };
 
 static uint32_t be32(const uint8_t *p) {
@@ -85,8 +89,9 @@ DIGIT_API digit_status digit_dataset_load(const char *images_path,
                                           const char *labels_path,
                                           digit_dataset **out) {
     digit_clear_error();
-    if (!images_path || !labels_path || !out)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "a path or out is NULL");
+    if (!images_path) return digit_null("digit_dataset_load", "images_path");
+    if (!labels_path) return digit_null("digit_dataset_load", "labels_path");
+    if (!out) return digit_null("digit_dataset_load", "out");
     *out = NULL;
     uint8_t *img = NULL, *lab = NULL;
     size_t img_size, lab_size, n_img, n_lab;
@@ -136,7 +141,8 @@ static void find_file(const char *dir, const char *stem, const char *kind,
 DIGIT_API digit_status digit_dataset_load_mnist(const char *dir, int train,
                                                 digit_dataset **out) {
     digit_clear_error();
-    if (!dir || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "dir or out is NULL");
+    if (!dir) return digit_null("digit_dataset_load_mnist", "dir");
+    if (!out) return digit_null("digit_dataset_load_mnist", "out");
     char images[4096], labels[4096];
     const char *prefix = train ? "train" : "t10k";
     char stem[16];
@@ -151,8 +157,9 @@ DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
                                             const uint8_t *labels, size_t count,
                                             digit_dataset **out) {
     digit_clear_error();
-    if (!images || !labels || !out)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "images, labels or out is NULL");
+    if (!images) return digit_null("digit_dataset_create", "images");
+    if (!labels) return digit_null("digit_dataset_create", "labels");
+    if (!out) return digit_null("digit_dataset_create", "out");
     *out = NULL;
     if (count == 0 || count > SIZE_MAX / DIGIT_IMAGE_PIXELS)
         return digit_fail(DIGIT_ERR_ARGUMENT, "count %zu is not a usable size", count);
@@ -167,7 +174,8 @@ DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
 DIGIT_API digit_status digit_dataset_slice(const digit_dataset *ds, size_t start,
                                            size_t count, digit_dataset **out) {
     digit_clear_error();
-    if (!ds || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "dataset or out is NULL");
+    if (!ds) return digit_null("digit_dataset_slice", "dataset");
+    if (!out) return digit_null("digit_dataset_slice", "out");
     *out = NULL;
     if (start > ds->count || count > ds->count - start || count == 0)
         return digit_fail(DIGIT_ERR_ARGUMENT,
@@ -177,11 +185,36 @@ DIGIT_API digit_status digit_dataset_slice(const digit_dataset *ds, size_t start
                                 ds->labels + start, count, out);
 }
 
-DIGIT_API void digit_dataset_free(digit_dataset *ds) {
-    if (!ds) return;
+static void dataset_release(digit_dataset *ds) {
     free(ds->image_block);
     free(ds->label_block);
     free(ds);
+}
+
+DIGIT_API void digit_dataset_free(digit_dataset *ds) {
+    if (!ds) return;
+    digit_handles_lock();
+    int defer = ds->users > 0;
+    if (defer) ds->free_pending = 1;
+    digit_handles_unlock();
+    if (!defer) dataset_release(ds);
+}
+
+void dataset_pin(const digit_dataset *cds) {
+    digit_dataset *ds = (digit_dataset *)cds; /* bookkeeping, not contents */
+    if (!ds) return;
+    digit_handles_lock();
+    ds->users++;
+    digit_handles_unlock();
+}
+
+void dataset_unpin(const digit_dataset *cds) {
+    digit_dataset *ds = (digit_dataset *)cds;
+    if (!ds) return;
+    digit_handles_lock();
+    int release = --ds->users == 0 && ds->free_pending;
+    digit_handles_unlock();
+    if (release) dataset_release(ds);
 }
 
 DIGIT_API size_t digit_dataset_count(const digit_dataset *ds) { return ds ? ds->count : 0; }

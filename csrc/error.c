@@ -18,13 +18,17 @@ digit_status digit_fail(digit_status status, const char *fmt, ...) {
     return status;
 }
 
+digit_status digit_null(const char *call, const char *name) {
+    return digit_fail(DIGIT_ERR_ARGUMENT, "%s: %s is NULL", call, name);
+}
+
 void digit_clear_error(void) { last_error[0] = '\0'; }
 
 DIGIT_API const char *digit_last_error(void) { return last_error; }
 
-DIGIT_API const char *digit_version(void) { return "1.0.0"; }
+DIGIT_API const char *digit_version(void) { return DIGIT_VERSION_STRING; }
 
-DIGIT_API int digit_abi_version(void) { return DIGIT_ABI_VERSION; }
+DIGIT_API int digit_version_number(void) { return DIGIT_VERSION_NUMBER; }
 
 DIGIT_API const char *digit_status_name(digit_status status) {
     switch (status) {
@@ -35,6 +39,7 @@ DIGIT_API const char *digit_status_name(digit_status status) {
     case DIGIT_ERR_MEMORY: return "out of memory";
     case DIGIT_ERR_CANCELLED: return "cancelled";
     case DIGIT_ERR_IMAGE: return "unusable image";
+    case DIGIT_ERR_BUSY: return "handle busy";
     }
     return "unknown status";
 }

@@ -47,6 +47,8 @@
  * `status`, so that failures read `return digit_fail(DIGIT_ERR_IO, ...)`. */
 digit_status digit_fail(digit_status status, const char *fmt, ...)
     DIGIT_PRINTF(2, 3);
+/* DIGIT_ERR_ARGUMENT with "call: name is NULL". */
+digit_status digit_null(const char *call, const char *name);
 /* Clears this thread's message (each public call starts with it). */
 void digit_clear_error(void);
 
@@ -60,6 +62,31 @@ digit_status digit_read_file(const char *path, size_t limit, int gunzip,
  * fsync, rename, fsync of the folder. `path` is untouched on failure. */
 digit_status digit_write_file_atomic(const char *path, const void *data,
                                      size_t size);
+
+/* ---- sized structures ---- */
+
+/* The size of the first released layout of a structure: up to the end of
+ * its last 2.0 field. Later versions only append, so any struct_size from
+ * here up to sizeof(type) is one some header version produced. */
+#define DIGIT_SIZE_THROUGH(type, field) \
+    (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* DIGIT_OK when `given` (an argument's struct_size) lies in [min, max];
+ * otherwise a DIGIT_ERR_ARGUMENT naming `what`. */
+digit_status digit_check_size(const char *what, size_t given, size_t min,
+                              size_t max);
+
+/* ---- handles in use by a training run (handles.c) ---- */
+
+/* A process-wide lock for the few state changes that a training callback
+ * may race with: pinning, deferred frees. */
+void digit_handles_lock(void);
+void digit_handles_unlock(void);
+
+/* A training run holds its datasets (dataset.c): a digit_dataset_free in
+ * between is carried out by the last unpin. NULL is ignored. */
+void dataset_pin(const digit_dataset *ds);
+void dataset_unpin(const digit_dataset *ds);
 
 /* ---- checked arithmetic ---- */
 

@@ -34,7 +34,7 @@ digit_status model_new(const arch_spec *arch, digit_model **out) {
 DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
                                           digit_model **out) {
     digit_clear_error();
-    if (!out) return digit_fail(DIGIT_ERR_ARGUMENT, "out is NULL");
+    if (!out) return digit_null("digit_model_create", "out");
     *out = NULL;
     const arch_spec *arch = arch_find(preset);
     if (!arch)
@@ -46,8 +46,17 @@ DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
     return st;
 }
 
-DIGIT_API void digit_model_free(digit_model *m) {
-    if (!m) return;
+digit_status model_check_idle(const digit_model *m, const char *call) {
+    digit_handles_lock();
+    int busy = m->training;
+    digit_handles_unlock();
+    if (!busy) return DIGIT_OK;
+    return digit_fail(DIGIT_ERR_BUSY,
+                      "%s: model is being trained; a training callback may not modify it",
+                      call);
+}
+
+void model_release(digit_model *m) {
     for (size_t i = 0; i < m->nmeta; i++) {
         free(m->meta_key[i]);
         free(m->meta_value[i]);
@@ -56,10 +65,20 @@ DIGIT_API void digit_model_free(digit_model *m) {
     free(m);
 }
 
+DIGIT_API void digit_model_free(digit_model *m) {
+    if (!m) return;
+    digit_handles_lock();
+    int defer = m->training;
+    if (defer) m->free_pending = 1;
+    digit_handles_unlock();
+    if (!defer) model_release(m);
+}
+
 DIGIT_API digit_status digit_model_clone(const digit_model *src,
                                          digit_model **out) {
     digit_clear_error();
-    if (!src || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "model or out is NULL");
+    if (!src) return digit_null("digit_model_clone", "model");
+    if (!out) return digit_null("digit_model_clone", "out");
     *out = NULL;
     digit_model *m;
     digit_status st = model_new(src->plan.arch, &m);
@@ -97,10 +116,15 @@ DIGIT_API size_t digit_model_layer_count(const digit_model *m) {
 DIGIT_API digit_status digit_model_layer(const digit_model *m, size_t index,
                                          digit_layer_info *out) {
     digit_clear_error();
-    if (!m || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "model or out is NULL");
+    if (!m) return digit_null("digit_model_layer", "model");
+    if (!out) return digit_null("digit_model_layer", "out");
     if (index >= (size_t)m->plan.nlayers)
         return digit_fail(DIGIT_ERR_ARGUMENT, "layer index %zu out of range (%d layers)",
                           index, m->plan.nlayers);
+    digit_status st = digit_check_size("digit_model_layer: out", out->struct_size,
+                                       DIGIT_SIZE_THROUGH(digit_layer_info, param_count),
+                                       sizeof *out);
+    if (st != DIGIT_OK) return st;
     const layer_plan *L = &m->plan.layer[index];
     out->name = L->spec->name;
     out->description = L->description;
@@ -149,10 +173,15 @@ DIGIT_API size_t digit_model_tensor_count(const digit_model *m) {
 DIGIT_API digit_status digit_model_tensor(const digit_model *m, size_t index,
                                           digit_tensor_info *out) {
     digit_clear_error();
-    if (!m || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "model or out is NULL");
+    if (!m) return digit_null("digit_model_tensor", "model");
+    if (!out) return digit_null("digit_model_tensor", "out");
     if (index >= (size_t)m->plan.ntensors)
         return digit_fail(DIGIT_ERR_ARGUMENT, "tensor index %zu out of range (%d tensors)",
                           index, m->plan.ntensors);
+    digit_status st = digit_check_size("digit_model_tensor: out", out->struct_size,
+                                       DIGIT_SIZE_THROUGH(digit_tensor_info, count),
+                                       sizeof *out);
+    if (st != DIGIT_OK) return st;
     const tensor_plan *t = &m->plan.tensor[index];
     out->name = t->name;
     out->rank = t->rank;
@@ -163,8 +192,19 @@ DIGIT_API digit_status digit_model_tensor(const digit_model *m, size_t index,
     return DIGIT_OK;
 }
 
-DIGIT_API float *digit_model_weights(digit_model *m) {
+DIGIT_API const float *digit_model_weights(const digit_model *m) {
     return m ? m->params : NULL;
+}
+
+DIGIT_API float *digit_model_weights_mutable(digit_model *m) {
+    digit_clear_error();
+    if (!m) {
+        digit_fail(DIGIT_ERR_ARGUMENT, "digit_model_weights_mutable: model is NULL");
+        return NULL;
+    }
+    if (model_check_idle(m, "digit_model_weights_mutable") != DIGIT_OK) return NULL;
+    m->weights_version++;
+    return m->params;
 }
 
 /* ---- metadata ---- */
@@ -185,10 +225,10 @@ digit_status model_put_metadata(digit_model *m, const char *key,
         m->meta_value[i] = v;
         return DIGIT_OK;
     }
-    if (m->nmeta == MODEL_MAX_METADATA) {
+    if (m->nmeta == DIGIT_MAX_METADATA) {
         free(v);
         return digit_fail(DIGIT_ERR_ARGUMENT, "too many metadata keys (limit %d)",
-                          MODEL_MAX_METADATA);
+                          DIGIT_MAX_METADATA);
     }
     char *k = strdup(key);
     if (!k) {
@@ -220,7 +260,11 @@ static int reserved(const char *key) {
 
 DIGIT_API digit_status digit_model_remove_metadata(digit_model *m, const char *key) {
     digit_clear_error();
-    if (!m || !key) return digit_fail(DIGIT_ERR_ARGUMENT, "model or key is NULL");
+    if (!m || !key)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "digit_model_remove_metadata: %s is NULL",
+                          !m ? "model" : "key");
+    digit_status st = model_check_idle(m, "digit_model_remove_metadata");
+    if (st != DIGIT_OK) return st;
     if (reserved(key))
         return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key '%s' is reserved for the library", key);
     long i = find_key(m, key);
@@ -238,7 +282,10 @@ DIGIT_API digit_status digit_model_set_metadata(digit_model *m, const char *key,
                                                 const char *value) {
     digit_clear_error();
     if (!m || !key || !value)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "model, key or value is NULL");
+        return digit_fail(DIGIT_ERR_ARGUMENT, "digit_model_set_metadata: %s is NULL",
+                          !m ? "model" : !key ? "key" : "value");
+    digit_status st = model_check_idle(m, "digit_model_set_metadata");
+    if (st != DIGIT_OK) return st;
     if (!*key) return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key is empty");
     if (reserved(key))
         return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key '%s' is reserved for the library", key);

@@ -8,15 +8,21 @@
 #include "internal.h"
 #include "net.h"
 
-#define MODEL_MAX_METADATA 64
-
 struct digit_model {
     net_plan plan;
     float *params;           /* plan.nparams, state_dict order */
     float mean, std;         /* input normalisation of pixel/255 */
     size_t nmeta;
-    char *meta_key[MODEL_MAX_METADATA];
-    char *meta_value[MODEL_MAX_METADATA];
+    char *meta_key[DIGIT_MAX_METADATA];
+    char *meta_value[DIGIT_MAX_METADATA];
+    /* Bumped whenever the weights may have changed (mutable access,
+     * training), so that anything derived from them can tell it is stale. */
+    _Atomic uint64_t weights_version;
+    /* Set while digit_train runs on the model; a free asked for meanwhile
+     * (from a callback) waits for the run to end. Both under the handles
+     * lock. */
+    int training;
+    int free_pending;
 };
 
 /* A model of `arch` with zeroed weights (the caller fills them). */
@@ -24,6 +30,13 @@ digit_status model_new(const arch_spec *arch, digit_model **out);
 /* Stores a copy of key/value without the reserved-key check. */
 digit_status model_put_metadata(digit_model *m, const char *key,
                                 const char *value);
+
+/* DIGIT_OK, or DIGIT_ERR_BUSY naming `call` while the model is being
+ * trained: the mutators refuse to run from a training callback. */
+digit_status model_check_idle(const digit_model *m, const char *call);
+/* Releases the model's memory (digit_model_free does so unless a training
+ * run holds the model). */
+void model_release(digit_model *m);
 
 /* pixels (count*784, 0..255) -> the network's input, (p/255 - mean)/std. */
 void model_normalise_u8(const digit_model *m, const uint8_t *pixels,

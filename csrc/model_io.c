@@ -57,7 +57,8 @@ done:
 
 DIGIT_API digit_status digit_model_save(const digit_model *m, const char *path) {
     digit_clear_error();
-    if (!m || !path) return digit_fail(DIGIT_ERR_ARGUMENT, "model or path is NULL");
+    if (!m) return digit_null("digit_model_save", "model");
+    if (!path) return digit_null("digit_model_save", "path");
     uint8_t *buf;
     size_t size;
     digit_status st = model_serialize(m, NULL, 0, NULL, NULL, 0, &buf, &size);
@@ -176,9 +177,9 @@ digit_status model_from_st(const char *name, const st_file *f,
         if (!strcmp(k, "format") || !strcmp(k, "arch") || !strcmp(k, "mean") ||
             !strcmp(k, "std") || !strncmp(k, "checkpoint.", 11))
             continue;
-        if (m->nmeta == MODEL_MAX_METADATA)
+        if (m->nmeta == DIGIT_MAX_METADATA)
             st = digit_fail(DIGIT_ERR_FORMAT, "%s: more than %d metadata entries",
-                            name, MODEL_MAX_METADATA);
+                            name, DIGIT_MAX_METADATA);
         else
             st = model_put_metadata(m, k, f->meta_value[i]);
     }
@@ -202,7 +203,8 @@ static digit_status load_buffer(const char *name, const void *data, size_t size,
 
 DIGIT_API digit_status digit_model_load(const char *path, digit_model **out) {
     digit_clear_error();
-    if (!path || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "path or out is NULL");
+    if (!path) return digit_null("digit_model_load", "path");
+    if (!out) return digit_null("digit_model_load", "out");
     *out = NULL;
     uint8_t *buf;
     size_t size;
@@ -216,7 +218,8 @@ DIGIT_API digit_status digit_model_load(const char *path, digit_model **out) {
 DIGIT_API digit_status digit_model_load_memory(const void *data, size_t size,
                                                digit_model **out) {
     digit_clear_error();
-    if (!data || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "data or out is NULL");
+    if (!data) return digit_null("digit_model_load_memory", "data");
+    if (!out) return digit_null("digit_model_load_memory", "out");
     *out = NULL;
     return load_buffer("<memory>", data, size, out);
 }

@@ -61,7 +61,7 @@ static _Atomic int default_threads;
 int parallel_default_threads(void) { return default_threads; }
 
 DIGIT_API void digit_set_threads(int threads) {
-    default_threads = threads > 0 ? threads : 0;
+    default_threads = threads < 0 ? 0 : threads > DIGIT_MAX_THREADS ? DIGIT_MAX_THREADS : threads;
 }
 
 DIGIT_API int digit_threads(void) { return parallel_threads(default_threads, 1 << 30); }

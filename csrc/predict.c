@@ -83,9 +83,6 @@ static void predict_part(void *ctx, int i) {
 static digit_status predict(const digit_model *m, const uint8_t *u8,
                             const float *f32, size_t count, digit_output kind,
                             float *out, int *labels) {
-    digit_clear_error();
-    if (!m || (!u8 && !f32))
-        return digit_fail(DIGIT_ERR_ARGUMENT, "model or images is NULL");
     if (kind != DIGIT_OUTPUT_PROBABILITIES && kind != DIGIT_OUTPUT_LOG_PROBABILITIES)
         return digit_fail(DIGIT_ERR_ARGUMENT, "unknown output kind %d", (int)kind);
     if (count == 0) return DIGIT_OK;
@@ -118,10 +115,9 @@ DIGIT_API digit_status digit_predict_u8(const digit_model *m,
                                         const uint8_t *images, size_t count,
                                         digit_output kind, float *out,
                                         int *labels) {
-    if (!images) {
-        digit_clear_error();
-        return digit_fail(DIGIT_ERR_ARGUMENT, "images is NULL");
-    }
+    digit_clear_error();
+    if (!m) return digit_null("digit_predict_u8", "model");
+    if (!images) return digit_null("digit_predict_u8", "images");
     return predict(m, images, NULL, count, kind, out, labels);
 }
 
@@ -129,10 +125,9 @@ DIGIT_API digit_status digit_predict_f32(const digit_model *m,
                                          const float *images, size_t count,
                                          digit_output kind, float *out,
                                          int *labels) {
-    if (!images) {
-        digit_clear_error();
-        return digit_fail(DIGIT_ERR_ARGUMENT, "images is NULL");
-    }
+    digit_clear_error();
+    if (!m) return digit_null("digit_predict_f32", "model");
+    if (!images) return digit_null("digit_predict_f32", "images");
     return predict(m, NULL, images, count, kind, out, labels);
 }
 
@@ -140,17 +135,24 @@ DIGIT_API digit_status digit_evaluate(const digit_model *m,
                                       const digit_dataset *ds,
                                       digit_evaluation *out) {
     digit_clear_error();
-    if (!m || !ds || !out)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "model, dataset or out is NULL");
-    memset(out, 0, sizeof *out);
+    if (!m) return digit_null("digit_evaluate", "model");
+    if (!ds) return digit_null("digit_evaluate", "dataset");
+    if (!out) return digit_null("digit_evaluate", "out");
+    digit_status st = digit_check_size("digit_evaluate: out", out->struct_size,
+                                       DIGIT_SIZE_THROUGH(digit_evaluation, confusion),
+                                       sizeof *out);
+    if (st != DIGIT_OK) return st;
+    size_t size = out->struct_size;
+    digit_evaluation ev;
+    memset(&ev, 0, sizeof ev);
+    ev.struct_size = size;
     size_t n = digit_dataset_count(ds);
     if (n == 0) return digit_fail(DIGIT_ERR_ARGUMENT, "dataset is empty");
     const uint8_t *images = digit_dataset_images(ds), *y = digit_dataset_labels(ds);
     enum { STEP = 1024 };
     float *logp = malloc(sizeof(float) * STEP * DIGIT_CLASSES);
     int *pred = malloc(sizeof(int) * STEP);
-    digit_status st = logp && pred ? DIGIT_OK
-                                   : digit_fail(DIGIT_ERR_MEMORY, "cannot allocate");
+    st = logp && pred ? DIGIT_OK : digit_fail(DIGIT_ERR_MEMORY, "digit_evaluate: cannot allocate");
     double loss = 0;
     size_t correct = 0;
     for (size_t at = 0; at < n && st == DIGIT_OK; at += STEP) {
@@ -160,14 +162,15 @@ DIGIT_API digit_status digit_evaluate(const digit_model *m,
         for (size_t i = 0; st == DIGIT_OK && i < B; i++) {
             loss -= logp[i * DIGIT_CLASSES + y[at + i]];
             correct += pred[i] == y[at + i];
-            out->confusion[y[at + i]][pred[i]]++;
+            ev.confusion[y[at + i]][pred[i]]++;
         }
     }
     free(logp);
     free(pred);
     if (st != DIGIT_OK) return st;
-    out->loss = loss / (double)n;
-    out->accuracy = (double)correct / (double)n;
-    out->count = n;
+    ev.loss = loss / (double)n;
+    ev.accuracy = (double)correct / (double)n;
+    ev.count = n;
+    memcpy(out, &ev, size);
     return DIGIT_OK;
 }

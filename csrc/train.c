@@ -21,6 +21,12 @@
 
 #define CKPT_FILE_LIMIT ((size_t)1 << 30)
 
+/* The options' struct_size must be one some header produced. */
+static digit_status check_size(const char *what, size_t size) {
+    return digit_check_size(what, size, DIGIT_SIZE_THROUGH(digit_train_options, checkpoint_path),
+                            sizeof(digit_train_options));
+}
+
 static void defaults(digit_train_options *o, const arch_spec *a) {
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
@@ -37,26 +43,27 @@ static void defaults(digit_train_options *o, const arch_spec *a) {
 DIGIT_API digit_status digit_train_options_init(digit_train_options *o, size_t size,
                                                 const char *preset) {
     digit_clear_error();
-    if (!o) return digit_fail(DIGIT_ERR_ARGUMENT, "options is NULL");
-    if (size < offsetof(digit_train_options, on_batch))
-        return digit_fail(DIGIT_ERR_ARGUMENT, "options size %zu is too small", size);
+    if (!o) return digit_null("digit_train_options_init", "opt");
+    digit_status st = check_size("digit_train_options_init: size", size);
+    if (st != DIGIT_OK) return st;
     const arch_spec *a = arch_find(preset);
     if (!a)
         return digit_fail(DIGIT_ERR_ARGUMENT, "unknown architecture '%s' (known: basic, compact)",
                           preset ? preset : "(null)");
     digit_train_options full;
     defaults(&full, a);
-    full.struct_size = size < sizeof full ? size : sizeof full;
-    memcpy(o, &full, full.struct_size);
+    full.struct_size = size;
+    memcpy(o, &full, size);
     return DIGIT_OK;
 }
 
 static digit_status check_options(const digit_train_options *o) {
-    if (o->epochs < 1 || o->epochs > 100000)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "epochs must be 1..100000, not %d", o->epochs);
-    if (o->batch_size < 1 || o->batch_size > 65536)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "batch size must be 1..65536, not %d",
-                          o->batch_size);
+    if (o->epochs < 1 || o->epochs > DIGIT_MAX_EPOCHS)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "epochs must be 1..%d, not %d", DIGIT_MAX_EPOCHS,
+                          o->epochs);
+    if (o->batch_size < 1 || o->batch_size > DIGIT_MAX_BATCH_SIZE)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "batch size must be 1..%d, not %d",
+                          DIGIT_MAX_BATCH_SIZE, o->batch_size);
     if (!(o->learning_rate > 0) || !isfinite(o->learning_rate))
         return digit_fail(DIGIT_ERR_ARGUMENT, "learning rate must be positive, not %g",
                           o->learning_rate);
@@ -66,13 +73,22 @@ static digit_status check_options(const digit_train_options *o) {
         return digit_fail(DIGIT_ERR_ARGUMENT, "milestone count must be 0..%d, not %d",
                           DIGIT_MAX_MILESTONES, o->milestone_count);
     for (int i = 0; i < o->milestone_count; i++)
-        if (o->milestones[i] < 1 || (i && o->milestones[i] <= o->milestones[i - 1]))
+        if (o->milestones[i] < 1 || o->milestones[i] > DIGIT_MAX_EPOCHS ||
+            (i && o->milestones[i] <= o->milestones[i - 1]))
             return digit_fail(DIGIT_ERR_ARGUMENT,
                               "milestones must be positive and increasing (at %d)",
                               o->milestones[i]);
-    if (o->threads < 0 || o->threads > 1024)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "threads must be 0..1024, not %d", o->threads);
+    if (o->threads < 0 || o->threads > DIGIT_MAX_THREADS)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "threads must be 0..%d, not %d", DIGIT_MAX_THREADS,
+                          o->threads);
     return DIGIT_OK;
+}
+
+DIGIT_API digit_status digit_train_options_check(const digit_train_options *o) {
+    digit_clear_error();
+    if (!o) return digit_null("digit_train_options_check", "opt");
+    digit_status st = check_size("digit_train_options_check: opt", o->struct_size);
+    return st != DIGIT_OK ? st : check_options(o);
 }
 
 /* Images a worker runs through the network at once. Its share of a batch
@@ -241,7 +257,7 @@ static digit_status meta_milestones(const char *path, const st_file *f,
     while (*s) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > 100000 || o->milestone_count == DIGIT_MAX_MILESTONES ||
+        if (end == s || v < 1 || v > DIGIT_MAX_EPOCHS || o->milestone_count == DIGIT_MAX_MILESTONES ||
             (*end && *end != ','))
             return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint milestones are invalid", path);
         o->milestones[o->milestone_count++] = (int)v;
@@ -252,23 +268,23 @@ static digit_status meta_milestones(const char *path, const st_file *f,
 
 /* Everything the checkpoint's metadata says about its run. */
 static digit_status read_info(const char *path, const st_file *f,
-                              digit_checkpoint_info *info, long long *step,
-                              long long *train_count, double *loss_sum) {
+                              digit_checkpoint_info *info, digit_train_options *o,
+                              long long *step, long long *train_count, double *loss_sum) {
     memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
     const char *format = st_meta(f, "checkpoint.format"), *arch = st_meta(f, "arch");
     if (!format || strcmp(format, CKPT_FORMAT) || !arch || !arch_find(arch))
         return digit_fail(DIGIT_ERR_FORMAT, "%s: not a libdigit checkpoint", path);
     snprintf(info->arch, sizeof info->arch, "%s", arch);
-    digit_train_options *o = &info->options;
     defaults(o, arch_find(arch));
     long long epoch = 0, batch = 0, bs = 0, epochs = 0, threads = 0;
-    digit_status st = meta_int(path, f, "checkpoint.epoch", 0, 100000, &epoch);
+    digit_status st = meta_int(path, f, "checkpoint.epoch", 0, DIGIT_MAX_EPOCHS, &epoch);
     if (!st) st = meta_int(path, f, "checkpoint.batch", 0, INT32_MAX, &batch);
     if (!st) st = meta_int(path, f, "checkpoint.step", 0, INT64_MAX, step);
-    if (!st) st = meta_int(path, f, "checkpoint.batch_size", 1, 65536, &bs);
+    if (!st) st = meta_int(path, f, "checkpoint.batch_size", 1, DIGIT_MAX_BATCH_SIZE, &bs);
     if (!st) st = meta_int(path, f, "checkpoint.train_count", 1, UINT32_MAX, train_count);
-    if (!st) st = meta_int(path, f, "checkpoint.epochs", 1, 100000, &epochs);
-    if (!st) st = meta_int(path, f, "checkpoint.threads", 0, 1024, &threads);
+    if (!st) st = meta_int(path, f, "checkpoint.epochs", 1, DIGIT_MAX_EPOCHS, &epochs);
+    if (!st) st = meta_int(path, f, "checkpoint.threads", 0, DIGIT_MAX_THREADS, &threads);
     if (!st) st = meta_seed(path, f, &o->seed);
     if (!st) st = meta_double(path, f, "checkpoint.learning_rate", &o->learning_rate);
     if (!st) st = meta_double(path, f, "checkpoint.gamma", &o->gamma);
@@ -290,25 +306,43 @@ static digit_status open_checkpoint(const char *path, uint8_t **buf, st_file *f)
     return st;
 }
 
-DIGIT_API digit_status digit_checkpoint_read(const char *path, digit_checkpoint_info *out) {
+DIGIT_API digit_status digit_checkpoint_read(const char *path, digit_checkpoint_info *info,
+                                             digit_train_options *options) {
     digit_clear_error();
-    if (!path || !out) return digit_fail(DIGIT_ERR_ARGUMENT, "path or out is NULL");
+    if (!path) return digit_null("digit_checkpoint_read", "path");
+    if (!info) return digit_null("digit_checkpoint_read", "info");
+    digit_status st = digit_check_size("digit_checkpoint_read: info", info->struct_size,
+                                       DIGIT_SIZE_THROUGH(digit_checkpoint_info, batches_done),
+                                       sizeof *info);
+    if (st == DIGIT_OK && options) st = check_size("digit_checkpoint_read: options",
+                                                   options->struct_size);
+    if (st != DIGIT_OK) return st;
     uint8_t *buf;
     st_file f;
-    digit_status st = open_checkpoint(path, &buf, &f);
+    st = open_checkpoint(path, &buf, &f);
     if (st != DIGIT_OK) return st;
     long long step, count;
     double loss;
-    st = read_info(path, &f, out, &step, &count, &loss);
+    digit_checkpoint_info full_info;
+    digit_train_options full_options;
+    st = read_info(path, &f, &full_info, &full_options, &step, &count, &loss);
     st_free(&f);
     free(buf);
-    return st;
+    if (st != DIGIT_OK) return st;
+    full_info.struct_size = info->struct_size;
+    memcpy(info, &full_info, info->struct_size);
+    if (options) {
+        full_options.struct_size = options->struct_size;
+        memcpy(options, &full_options, options->struct_size);
+    }
+    return DIGIT_OK;
 }
 
 /* The run being resumed must be the one that wrote the checkpoint. */
 static digit_status check_same_run(const char *path, const trainer *t,
-                                   const digit_checkpoint_info *info, long long count) {
-    const digit_train_options *a = &info->options, *b = &t->opt;
+                                   const digit_checkpoint_info *info,
+                                   const digit_train_options *a, long long count) {
+    const digit_train_options *b = &t->opt;
     const char *what = NULL;
     char had[64] = "", has[64] = "";
     if (strcmp(info->arch, t->model->plan.arch->name))
@@ -362,11 +396,12 @@ static digit_status restore_checkpoint(trainer *t, const char *path) {
     digit_status st = open_checkpoint(path, &buf, &f);
     if (st != DIGIT_OK) return st;
     digit_checkpoint_info info;
+    digit_train_options ran;
     long long step, count;
     double loss_sum;
     digit_model *saved = NULL;
-    st = read_info(path, &f, &info, &step, &count, &loss_sum);
-    if (!st) st = check_same_run(path, t, &info, count);
+    st = read_info(path, &f, &info, &ran, &step, &count, &loss_sum);
+    if (!st) st = check_same_run(path, t, &info, &ran, count);
     if (!st) st = model_from_st(path, &f, &saved);
     const net_plan *p = &t->model->plan;
     for (int i = 0; !st && i < p->ntensors; i++) {
@@ -450,6 +485,14 @@ static double train_step(trainer *t, int b, int B, double lr) {
     return loss;
 }
 
+/* A callback freed the model: stop; digit_train reports it and frees. */
+static int freed_by_callback(const trainer *t) {
+    digit_handles_lock();
+    int freed = t->model->free_pending;
+    digit_handles_unlock();
+    return freed;
+}
+
 static digit_status run_epoch(trainer *t, double lr) {
     const digit_train_options *o = &t->opt;
     shuffle(t->perm, t->n, o->seed, t->epoch);
@@ -461,9 +504,10 @@ static digit_status run_epoch(trainer *t, double lr) {
         t->loss_sum += loss;
         t->batch++;
         if (o->on_batch) {
-            digit_batch_progress p = {t->epoch + 1, b + 1, t->batches, (float)loss,
+            digit_batch_progress p = {sizeof p, t->epoch + 1, b + 1, t->batches, (float)loss,
                                       (size_t)b * o->batch_size + (size_t)B, lr};
             if (o->on_batch(&p, o->user)) return DIGIT_ERR_CANCELLED;
+            if (freed_by_callback(t)) return DIGIT_ERR_BUSY;
         }
     }
     return DIGIT_OK;
@@ -490,10 +534,12 @@ static digit_status train_loop(trainer *t) {
             st = cancelled(t);
             break;
         }
-        digit_epoch_progress p = {t->epoch + 1, o->epochs, t->loss_sum / t->batches,
+        if (st == DIGIT_ERR_BUSY) break;
+        digit_epoch_progress p = {sizeof p, t->epoch + 1, o->epochs, t->loss_sum / t->batches,
                                   NAN, NAN, now() - start, lr};
         if (t->test) {
             digit_evaluation ev;
+            digit_evaluation_init(&ev);
             if ((st = digit_evaluate(t->model, t->test, &ev)) != DIGIT_OK) break;
             p.test_loss = ev.loss, p.test_accuracy = ev.accuracy;
         }
@@ -502,6 +548,7 @@ static digit_status train_loop(trainer *t) {
         /* A stop asked for after the last epoch has nothing left to stop. */
         if (o->on_epoch && o->on_epoch(&p, o->user) && t->epoch < o->epochs)
             st = digit_fail(DIGIT_ERR_CANCELLED, "training cancelled after epoch %d", p.epoch);
+        if (st == DIGIT_OK && freed_by_callback(t)) break;
     }
     return st;
 }
@@ -513,13 +560,11 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
     /* Callers built against an older, shorter struct get defaults for the
      * fields they do not know. */
     defaults(&t->opt, m->plan.arch);
-    size_t n = o->struct_size < sizeof t->opt ? o->struct_size : sizeof t->opt;
-    if (n < offsetof(digit_train_options, on_batch))
-        return digit_fail(DIGIT_ERR_ARGUMENT, "options.struct_size is %zu; use digit_train_options_init",
-                          o->struct_size);
-    memcpy(&t->opt, o, n);
+    digit_status st = check_size("digit_train: opt", o->struct_size);
+    if (st != DIGIT_OK) return st;
+    memcpy(&t->opt, o, o->struct_size);
     t->opt.struct_size = sizeof t->opt;
-    digit_status st = check_options(&t->opt);
+    st = check_options(&t->opt);
     if (st != DIGIT_OK) return st;
     t->n = digit_dataset_count(train);
     if (t->n > UINT32_MAX)
@@ -558,20 +603,52 @@ static void trainer_free(trainer *t) {
     free(t->perm);
 }
 
+/* Marks the model as being trained; a second run on it (from its own
+ * callback, or a racing thread) is refused. */
+static digit_status claim(digit_model *m) {
+    digit_handles_lock();
+    int busy = m->training;
+    m->training = 1;
+    digit_handles_unlock();
+    if (busy)
+        return digit_fail(DIGIT_ERR_BUSY, "digit_train: model is already being trained");
+    return DIGIT_OK;
+}
+
+/* Ends the run's hold on the model, carrying out a free a callback asked
+ * for. */
+static digit_status release(digit_model *m, digit_status st) {
+    digit_handles_lock();
+    m->training = 0;
+    int freed = m->free_pending;
+    digit_handles_unlock();
+    if (!freed) return st;
+    model_release(m);
+    return digit_fail(DIGIT_ERR_BUSY, "digit_train: a callback freed the model; training stopped");
+}
+
 DIGIT_API digit_status digit_train(digit_model *m, const digit_dataset *train,
                                    const digit_dataset *test,
                                    const digit_train_options *o,
                                    const char *resume_path) {
     digit_clear_error();
-    if (!m || !train || !o)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "model, training set or options is NULL");
+    if (!m) return digit_null("digit_train", "model");
+    if (!train) return digit_null("digit_train", "training set");
+    if (!o) return digit_null("digit_train", "options");
+    digit_status st = claim(m);
+    if (st != DIGIT_OK) return st;
+    dataset_pin(train);
+    dataset_pin(test);
     trainer t;
-    digit_status st = trainer_init(&t, m, train, test, o);
+    st = trainer_init(&t, m, train, test, o);
     if (st == DIGIT_OK && resume_path) st = restore_checkpoint(&t, resume_path);
     if (st == DIGIT_OK) {
         parallel_blas_single();
+        m->weights_version++;
         st = train_loop(&t);
     }
     trainer_free(&t);
-    return st;
+    dataset_unpin(train);
+    dataset_unpin(test);
+    return release(m, st);
 }

@@ -27,11 +27,13 @@ static void check_round_trip(digit_model *m) {
     FUZZ_ASSERT(layers > 0 && tensors > 0, "%zu layers, %zu tensors", layers, tensors);
     for (size_t i = 0; i < layers; i++) {
         digit_layer_info li;
+        digit_layer_info_init(&li);
         FUZZ_ASSERT(digit_model_layer(m, i, &li) == DIGIT_OK, "layer %zu", i);
     }
     size_t total = 0;
     for (size_t i = 0; i < tensors; i++) {
         digit_tensor_info ti;
+        digit_tensor_info_init(&ti);
         FUZZ_ASSERT(digit_model_tensor(m, i, &ti) == DIGIT_OK, "tensor %zu", i);
         total += ti.count;
     }
@@ -133,14 +135,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     mem_file_set(&file, data, size);
     digit_checkpoint_info info;
-    digit_status st = digit_checkpoint_read(file.path, &info);
+    digit_checkpoint_info_init(&info);
+    digit_train_options ran;
+    digit_train_options_init_default(&ran, "basic");
+    digit_status st = digit_checkpoint_read(file.path, &info, &ran);
     if (st == DIGIT_OK) {
         FUZZ_ASSERT(info.epochs_done >= 0 && info.batches_done >= 0, "position %d/%d",
                     info.epochs_done, info.batches_done);
         FUZZ_ASSERT(memchr(info.arch, '\0', sizeof info.arch) != NULL, "arch unterminated");
-        FUZZ_ASSERT(info.options.milestone_count >= 0 &&
-                        info.options.milestone_count <= DIGIT_MAX_MILESTONES,
-                    "%d milestones", info.options.milestone_count);
+        FUZZ_ASSERT(ran.milestone_count >= 0 && ran.milestone_count <= DIGIT_MAX_MILESTONES,
+                    "%d milestones", ran.milestone_count);
+        FUZZ_ASSERT(digit_train_options_check(&ran) == DIGIT_OK, "options read back invalid: %s",
+                    digit_last_error());
     } else {
         FUZZ_CHECK_FAILURE(st);
     }

@@ -1,28 +1,45 @@
 /*
- * digit.h — the public C API of libdigit: convolutional networks that
+ * digit.h — the public C API of libdigit 2: convolutional networks that
  * recognise handwritten digits (MNIST-style 28x28 grayscale images).
  *
  * Conventions, for every function below:
- *   - Every call that can fail returns a digit_status. DIGIT_OK is 0; on
- *     any other value digit_last_error() returns a message for the calling
- *     thread that names the thing (file, argument) and the problem. The
- *     library never prints, aborts or exits.
- *   - Handles (digit_model, digit_dataset) are opaque. The
- *     caller owns what a *_create / *_load call hands out through an out
+ *   - Status. Every call that can fail returns a digit_status. DIGIT_OK is
+ *     0; on any other value digit_last_error() returns a message for the
+ *     calling thread that names the thing (file, argument) and the problem.
+ *     The library never prints, aborts or exits.
+ *   - NULL. A NULL handle or pointer argument that the function needs is
+ *     refused with DIGIT_ERR_ARGUMENT and a message naming the argument,
+ *     unless its comment says "may be NULL". Accessors that return a value
+ *     rather than a status return 0 / NULL for a NULL handle.
+ *   - Ownership. Handles (digit_model, digit_dataset) are opaque. The caller
+ *     owns what a *_create / *_load / *_clone call hands out through an out
  *     parameter and releases it with the matching *_free (NULL is allowed).
- *   - Pointers returned by accessors (names, metadata, pixel arrays) are
- *     owned by the handle and stay valid until it is freed or modified.
- *   - Images are row-major 28x28 (784 values each), batches are stored image
+ *     On failure the out parameter is set to NULL. Pointers returned by
+ *     accessors (names, metadata, pixel arrays) are owned by the handle and
+ *     stay valid until it is freed or the part they describe is modified.
+ *   - Images are row-major 28x28 (784 values each); batches are stored image
  *     after image. uint8 pixels are 0..255 with ink bright (MNIST polarity);
  *     float pixels are the same scaled to 0..1. The model applies its own
- *     normalization; callers never do.
- *   - Thread safety: a const handle may be used from several threads at
- *     once (e.g. digit_predict_* on one model). Anything that modifies a
- *     handle (training, load into, metadata) needs exclusive access.
+ *     normalisation; callers never do.
+ *   - Threads. Any number of threads may call functions that take a const
+ *     handle at the same time (e.g. digit_predict_* on one model). A call
+ *     that modifies a handle (training, metadata, mutable weights) needs
+ *     exclusive access to it. Error messages are per thread.
+ *   - Sized structures. Every structure that crosses the API, in either
+ *     direction, begins with `size_t struct_size`. For structures the caller
+ *     passes in or lets the library fill, set it with the matching *_init
+ *     (static inline below, so it records the size the caller was compiled
+ *     with). The library refuses a struct_size smaller than the first
+ *     released layout of that structure or larger than the layout it was
+ *     built with (DIGIT_ERR_ARGUMENT, naming the argument), and writes no
+ *     more than struct_size bytes. Structures the library hands to
+ *     callbacks carry the library's own size: read a field only if
+ *     struct_size covers it. New fields are only ever appended.
  *
- * ABI: the shared library's soname is libdigit.so.1. Structures passed in
- * begin with a struct_size field so new fields can be appended without
- * breaking old callers; always fill them with the matching *_init call.
+ * ABI: libdigit follows semantic versioning from 2.0.0 on. The shared
+ * library's soname is libdigit.so.<DIGIT_VERSION_MAJOR>; the minor version
+ * moves with every addition, the major version (and soname) with every
+ * incompatible change.
  */
 #ifndef DIGIT_H
 #define DIGIT_H
@@ -40,44 +57,75 @@ extern "C" {
 #define DIGIT_API
 #endif
 
-/* ---- versions and errors ------------------------------------------------ */
+/* ---- versions ------------------------------------------------------------ */
 
-#define DIGIT_VERSION_MAJOR 1
+/* The one place the version is written: the Makefile, digit.pc, the Python
+ * package, the Swift module and `digitc --version` all read it from here
+ * (or from digit_version() at run time). */
+#define DIGIT_VERSION_MAJOR 2
 #define DIGIT_VERSION_MINOR 0
 #define DIGIT_VERSION_PATCH 0
-/* Bumped only when a change breaks binary compatibility (and the soname). */
-#define DIGIT_ABI_VERSION 1
 
+#define DIGIT_STRINGIFY_(x) #x
+#define DIGIT_STRINGIFY(x) DIGIT_STRINGIFY_(x)
+/* "2.0.0" */
+#define DIGIT_VERSION_STRING                                                 \
+    DIGIT_STRINGIFY(DIGIT_VERSION_MAJOR) "." DIGIT_STRINGIFY(                \
+        DIGIT_VERSION_MINOR) "." DIGIT_STRINGIFY(DIGIT_VERSION_PATCH)
+/* 20000 for 2.0.0: comparable with < and >. */
+#define DIGIT_VERSION_NUMBER                                                 \
+    (DIGIT_VERSION_MAJOR * 10000 + DIGIT_VERSION_MINOR * 100 +               \
+     DIGIT_VERSION_PATCH)
+
+/* The version of the library actually loaded, e.g. "2.0.0". Static storage.
+ * Compare with DIGIT_VERSION_STRING to detect a header/library mismatch. */
+DIGIT_API const char *digit_version(void);
+/* DIGIT_VERSION_NUMBER of the library actually loaded. */
+DIGIT_API int digit_version_number(void);
+
+/* ---- limits -------------------------------------------------------------- */
+
+/* The one place each limit is written; the library checks them and the
+ * front ends read them from here. */
 #define DIGIT_IMAGE_SIDE 28
 #define DIGIT_IMAGE_PIXELS 784
 #define DIGIT_CLASSES 10
+#define DIGIT_MAX_EPOCHS 100000      /* digit_train_options.epochs: 1.. */
+#define DIGIT_MAX_BATCH_SIZE 65536   /* digit_train_options.batch_size: 1.. */
+#define DIGIT_MAX_MILESTONES 16      /* entries of digit_train_options.milestones */
+#define DIGIT_MAX_THREADS 1024       /* threads: 0 (one per core) .. */
+#define DIGIT_MAX_METADATA 64        /* user metadata keys per model (reserved ones not counted) */
+#define DIGIT_MAX_ARCH_NAME 32       /* bytes of an architecture name, NUL included */
+
+/* ---- errors -------------------------------------------------------------- */
 
 typedef enum digit_status {
     DIGIT_OK = 0,
-    DIGIT_ERR_ARGUMENT = 1,  /* a NULL pointer, a bad size or option        */
+    DIGIT_ERR_ARGUMENT = 1,  /* a NULL pointer, a bad size, option or index */
     DIGIT_ERR_IO = 2,        /* a file could not be opened, read or written  */
     DIGIT_ERR_FORMAT = 3,    /* a file's contents are malformed or unsupported */
     DIGIT_ERR_MEMORY = 4,    /* an allocation failed or a size is too large  */
     DIGIT_ERR_CANCELLED = 5, /* a callback asked to stop                      */
-    DIGIT_ERR_IMAGE = 6      /* an image holds no usable digit (e.g. no ink) */
+    DIGIT_ERR_IMAGE = 6,     /* an image holds no usable digit (e.g. no ink) */
+    DIGIT_ERR_BUSY = 7       /* the handle is being trained: a training
+                                callback may not modify or train it       */
 } digit_status;
 
-/* "1.0.0". Static storage. */
-DIGIT_API const char *digit_version(void);
-/* DIGIT_ABI_VERSION of the library actually loaded. */
-DIGIT_API int digit_abi_version(void);
 /* The message of the calling thread's last failed call ("" if none).
- * Valid until the next libdigit call on the same thread. */
+ * Valid until the next libdigit call on the same thread. Never NULL. */
 DIGIT_API const char *digit_last_error(void);
-/* A short fixed name for a status, e.g. "format error". Static storage. */
+/* A short fixed name for a status, e.g. "format error"; "unknown status"
+ * for a value outside the enum. Static storage. */
 DIGIT_API const char *digit_status_name(digit_status status);
 
-/* ---- threads ------------------------------------------------------------ */
+/* ---- threads ------------------------------------------------------------- */
 
 /* Threads that inference and evaluation split a batch between (0, the
- * default: one per online core). Training takes its count from its options.
- * libdigit runs its own threads and keeps OpenBLAS at one thread per call,
- * setting openblas_set_num_threads(1) the first time it computes. */
+ * default: one per online core; values are clamped to 0..DIGIT_MAX_THREADS).
+ * Process-wide; takes effect for calls that start after it. Training takes
+ * its count from its options. libdigit runs its own threads and keeps
+ * OpenBLAS at one thread per call, setting openblas_set_num_threads(1) the
+ * first time it computes. */
 DIGIT_API void digit_set_threads(int threads);
 /* The effective count (the default resolved to the number of cores). */
 DIGIT_API int digit_threads(void);
@@ -86,32 +134,41 @@ DIGIT_API int digit_threads(void);
 
 typedef struct digit_model digit_model;
 
-/* Names of the built-in architectures: "basic" and "compact".
+/* Names of the built-in architectures ("basic", "compact"), index 0 up.
  * Returns NULL past the end. Static storage. */
 DIGIT_API const char *digit_preset_name(size_t index);
 
 /* A new model of preset `preset` with weights initialised as PyTorch does
  * (Kaiming-uniform) from `seed`. *out receives the model; free it with
- * digit_model_free. */
+ * digit_model_free.
+ * Returns DIGIT_ERR_ARGUMENT (NULL out, unknown preset: the message lists
+ * the known ones) or DIGIT_ERR_MEMORY. */
 DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
                                           digit_model **out);
+/* Frees the model (NULL: nothing). Called from a training callback on the
+ * model being trained, it stops the training after the current batch and
+ * the model is freed when digit_train returns (which then returns
+ * DIGIT_ERR_BUSY). */
 DIGIT_API void digit_model_free(digit_model *model);
 
-/* An independent deep copy (weights and metadata). */
+/* An independent deep copy (weights and metadata).
+ * Returns DIGIT_ERR_ARGUMENT (NULL model or out) or DIGIT_ERR_MEMORY. */
 DIGIT_API digit_status digit_model_clone(const digit_model *model,
                                          digit_model **out);
 
-/* The preset name, e.g. "basic". */
+/* The preset name, e.g. "basic". NULL for a NULL model. */
 DIGIT_API const char *digit_model_arch(const digit_model *model);
 /* Number of trainable parameters (basic: 421642, compact: 31898). */
 DIGIT_API size_t digit_model_param_count(const digit_model *model);
 
-/* The input normalisation the model applies: (pixel/255 - mean) / std. */
+/* The input normalisation the model applies: (pixel/255 - mean) / std.
+ * Either out pointer may be NULL. A NULL model gives mean 0, std 1. */
 DIGIT_API void digit_model_normalization(const digit_model *model, float *mean,
                                          float *std);
 
 /* One row of the layer table: "conv1" "conv2d 1->32 k3 p1" [32,28,28] 320. */
 typedef struct digit_layer_info {
+    size_t struct_size;      /* set by digit_layer_info_init */
     const char *name;        /* "conv1", "relu1", "pool1", "fc1", ... */
     const char *description; /* human-readable parameters of the layer */
     int out_channels, out_height, out_width; /* output shape per image;
@@ -120,61 +177,84 @@ typedef struct digit_layer_info {
 } digit_layer_info;
 
 DIGIT_API size_t digit_model_layer_count(const digit_model *model);
-/* Fills *out for layer `index` (< digit_model_layer_count). */
+/* Fills *out for layer `index`. The strings are owned by the model.
+ * Returns DIGIT_ERR_ARGUMENT for a NULL model or out, a bad struct_size, or
+ * index >= digit_model_layer_count. */
 DIGIT_API digit_status digit_model_layer(const digit_model *model, size_t index,
                                          digit_layer_info *out);
 
 /* Writes a printable multi-line summary (layer table and totals) into buf,
- * NUL-terminated and truncated to cap bytes. Returns the length the full
- * summary needs, excluding the NUL, like snprintf. */
+ * NUL-terminated and truncated to cap bytes (buf may be NULL when cap is
+ * 0). Returns the length the full summary needs, excluding the NUL, like
+ * snprintf; 0 for a NULL model. */
 DIGIT_API size_t digit_model_summary(const digit_model *model, char *buf,
                                      size_t cap);
 
 /* Free-form string metadata saved with the model (safetensors
- * __metadata__), e.g. "trained_with", "test_accuracy". Keys "format",
- * "arch", "mean" and "std" are reserved and written by the library. */
+ * __metadata__), e.g. "trained_with", "test_accuracy": at most
+ * DIGIT_MAX_METADATA keys. Keys "format", "arch", "mean" and "std"
+ * are reserved and written by the library. Returns NULL if absent. */
 DIGIT_API const char *digit_model_metadata(const digit_model *model,
                                            const char *key);
+/* Adds or replaces `key`. Returns DIGIT_ERR_ARGUMENT (NULL argument, empty
+ * or reserved key, more than DIGIT_MAX_METADATA keys), DIGIT_ERR_MEMORY, or
+ * DIGIT_ERR_BUSY when called on a model being trained. */
 DIGIT_API digit_status digit_model_set_metadata(digit_model *model,
                                                 const char *key,
                                                 const char *value);
-/* Removes `key` if present (reserved keys cannot be removed). */
+/* Removes `key` if present (absent: DIGIT_OK). Returns DIGIT_ERR_ARGUMENT
+ * (NULL argument, reserved key) or DIGIT_ERR_BUSY. */
 DIGIT_API digit_status digit_model_remove_metadata(digit_model *model,
                                                    const char *key);
-/* Keys in insertion order; NULL past the end. */
+/* Keys in insertion order, index 0 up; NULL past the end. */
 DIGIT_API const char *digit_model_metadata_key(const digit_model *model,
                                                size_t index);
 
 /* The weights as one float array in state_dict order (conv1.weight,
- * conv1.bias, ...). Tensor names, shapes and offsets come from
- * digit_model_tensor. Writable: changing values changes the model. */
+ * conv1.bias, ...); tensor names, shapes and offsets come from
+ * digit_model_tensor. */
 typedef struct digit_tensor_info {
-    const char *name;  /* "conv1.weight" */
-    int rank;          /* 1, 2 or 4 */
-    int shape[4];
-    size_t offset;     /* first element in digit_model_weights() */
-    size_t count;      /* number of elements */
+    size_t struct_size; /* set by digit_tensor_info_init */
+    const char *name;   /* "conv1.weight" */
+    int rank;           /* 1, 2 or 4 */
+    int shape[4];       /* unused entries 0 */
+    size_t offset;      /* first element in digit_model_weights() */
+    size_t count;       /* number of elements */
 } digit_tensor_info;
 
 DIGIT_API size_t digit_model_tensor_count(const digit_model *model);
+/* Returns DIGIT_ERR_ARGUMENT for a NULL model or out, a bad struct_size, or
+ * index >= digit_model_tensor_count. */
 DIGIT_API digit_status digit_model_tensor(const digit_model *model,
                                           size_t index, digit_tensor_info *out);
-DIGIT_API float *digit_model_weights(digit_model *model);
+/* Read-only view of the weights (digit_model_param_count floats), valid
+ * until the model is freed. NULL for a NULL model. */
+DIGIT_API const float *digit_model_weights(const digit_model *model);
+/* Writable view of the same array. Asking for it marks everything the
+ * library derived from the weights (packed copies, caches) as stale, so
+ * write through it, then predict; don't keep writing through an old
+ * pointer while other threads predict. Returns NULL (and sets the error:
+ * DIGIT_ERR_ARGUMENT for NULL, DIGIT_ERR_BUSY during training) on failure. */
+DIGIT_API float *digit_model_weights_mutable(digit_model *model);
 
 /* ---- model files (safetensors) ------------------------------------------ */
 
 /* Saves F32 tensors under PyTorch state_dict names, with the architecture
- * and normalization in __metadata__. Atomic: writes a temporary file in the
+ * and normalisation in __metadata__. Atomic: writes a temporary file in the
  * same folder, fsyncs it and renames it over `path`; on failure `path` is
- * left as it was. */
+ * left as it was. Returns DIGIT_ERR_ARGUMENT (NULL), DIGIT_ERR_IO (naming
+ * the path) or DIGIT_ERR_MEMORY. Allowed from a training callback. */
 DIGIT_API digit_status digit_model_save(const digit_model *model,
                                         const char *path);
 /* Loads a file written by digit_model_save or by safetensors.torch.save_file
  * from a PyTorch model of a known architecture (the preset is inferred from
  * tensor names and shapes when metadata is missing). Every length, offset
- * and shape is validated against the file. */
+ * and shape is validated against the file. Returns DIGIT_ERR_IO (missing,
+ * unreadable, a directory), DIGIT_ERR_FORMAT (malformed, unknown
+ * architecture, wrong tensors; the message names the tensor),
+ * DIGIT_ERR_MEMORY, or DIGIT_ERR_ARGUMENT (NULL). */
 DIGIT_API digit_status digit_model_load(const char *path, digit_model **out);
-/* The same from a buffer already in memory. */
+/* The same from a buffer already in memory (messages say "<memory>"). */
 DIGIT_API digit_status digit_model_load_memory(const void *data, size_t size,
                                                digit_model **out);
 
@@ -185,11 +265,13 @@ typedef enum digit_output {
     DIGIT_OUTPUT_LOG_PROBABILITIES = 1
 } digit_output;
 
-/* Classifies `count` images. `out` (may be NULL) receives count*10 values of
- * the requested kind; `labels` (may be NULL) the argmax of each image.
- * Thread-safe on one model: each call uses its own scratch memory. An
- * image's probabilities can differ in the last bits (~1e-7) with the size
- * of the batch it came in, as the matrix products block differently. */
+/* Classifies `count` images (count 0: nothing to do, DIGIT_OK). `out` (may
+ * be NULL) receives count*10 values of the requested kind; `labels` (may be
+ * NULL) the argmax of each image. Thread-safe on one model: each call uses
+ * its own scratch memory. An image's probabilities can differ in the last
+ * bits (~1e-7) with the size of the batch it came in. Returns
+ * DIGIT_ERR_ARGUMENT (NULL model or images, an unknown kind, a count whose
+ * size overflows) or DIGIT_ERR_MEMORY. */
 DIGIT_API digit_status digit_predict_u8(const digit_model *model,
                                         const uint8_t *images, size_t count,
                                         digit_output kind, float *out,
@@ -205,22 +287,30 @@ typedef struct digit_dataset digit_dataset;
 
 /* Loads an IDX image file (magic 0x803, n x 28 x 28 uint8) and its IDX label
  * file (magic 0x801, n uint8 labels 0..9), raw or gzip-compressed. Counts,
- * dimensions and sizes are checked against each other and the files. */
+ * dimensions and sizes are checked against each other and the files.
+ * Returns DIGIT_ERR_IO, DIGIT_ERR_FORMAT (naming the file), DIGIT_ERR_MEMORY
+ * or DIGIT_ERR_ARGUMENT. */
 DIGIT_API digit_status digit_dataset_load(const char *images_path,
                                           const char *labels_path,
                                           digit_dataset **out);
 /* Loads "<dir>/train-*-ubyte" (train != 0) or "<dir>/t10k-*-ubyte", with or
- * without a .gz suffix. */
+ * without a .gz suffix; the same statuses. */
 DIGIT_API digit_status digit_dataset_load_mnist(const char *dir, int train,
                                                 digit_dataset **out);
-/* A dataset copied from memory: count*784 pixels and count labels 0..9. */
+/* A dataset copied from memory: count*784 pixels and count labels 0..9.
+ * Returns DIGIT_ERR_ARGUMENT (NULL, count 0, a label over 9) or
+ * DIGIT_ERR_MEMORY. */
 DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
                                             const uint8_t *labels, size_t count,
                                             digit_dataset **out);
-/* A copy of images [start, start+count). */
+/* A copy of images [start, start+count). DIGIT_ERR_ARGUMENT for a range
+ * outside the dataset or count 0. */
 DIGIT_API digit_status digit_dataset_slice(const digit_dataset *dataset,
                                            size_t start, size_t count,
                                            digit_dataset **out);
+/* Frees the dataset (NULL: nothing). Called while a digit_train uses it
+ * (from a training callback, say), the memory is released when the last
+ * such training returns. */
 DIGIT_API void digit_dataset_free(digit_dataset *dataset);
 DIGIT_API size_t digit_dataset_count(const digit_dataset *dataset);
 DIGIT_API const uint8_t *digit_dataset_images(const digit_dataset *dataset);
@@ -229,22 +319,27 @@ DIGIT_API const uint8_t *digit_dataset_labels(const digit_dataset *dataset);
 /* ---- evaluation ---------------------------------------------------------- */
 
 typedef struct digit_evaluation {
-    double loss;       /* mean negative log-likelihood */
-    double accuracy;   /* fraction correct, 0..1 */
-    size_t count;      /* images evaluated */
+    size_t struct_size; /* set by digit_evaluation_init */
+    double loss;        /* mean negative log-likelihood */
+    double accuracy;    /* fraction correct, 0..1 */
+    size_t count;       /* images evaluated */
     /* confusion[true][predicted] */
     uint32_t confusion[DIGIT_CLASSES][DIGIT_CLASSES];
 } digit_evaluation;
 
+/* Evaluates on the whole dataset. Returns DIGIT_ERR_ARGUMENT (NULL, bad
+ * struct_size, an empty dataset) or DIGIT_ERR_MEMORY. Allowed from a
+ * training callback. */
 DIGIT_API digit_status digit_evaluate(const digit_model *model,
                                       const digit_dataset *dataset,
                                       digit_evaluation *out);
 
 /* ---- training ------------------------------------------------------------ */
 
-#define DIGIT_MAX_MILESTONES 16
-
+/* Handed to on_batch after every optimisation step. */
 typedef struct digit_batch_progress {
+    size_t struct_size;    /* the library's sizeof: check before reading
+                              fields added after 2.0 */
     int epoch;             /* 1-based */
     int batch;             /* 1-based within the epoch */
     int batches_per_epoch;
@@ -253,7 +348,9 @@ typedef struct digit_batch_progress {
     double learning_rate;
 } digit_batch_progress;
 
+/* Handed to on_epoch after every epoch (and its evaluation). */
 typedef struct digit_epoch_progress {
+    size_t struct_size;    /* as in digit_batch_progress */
     int epoch;             /* 1-based */
     int epochs;
     double train_loss;     /* mean over the epoch's batches */
@@ -263,22 +360,29 @@ typedef struct digit_epoch_progress {
     double learning_rate;  /* the rate used in this epoch */
 } digit_epoch_progress;
 
-/* Return non-zero to stop: training ends after the current batch, writes the
- * checkpoint (if configured) and returns DIGIT_ERR_CANCELLED. */
+/* Training callbacks run on the thread that called digit_train, between
+ * optimisation steps, while no worker thread runs. They may call any
+ * function that takes the model as const (predict, evaluate, save, read
+ * metadata or weights), and anything on other handles. They may not modify
+ * or train the model being trained: those calls return DIGIT_ERR_BUSY.
+ * Freeing that model or the datasets is deferred (see the *_free calls).
+ * Return non-zero to stop: training ends after the current batch, writes
+ * the checkpoint (if configured) and returns DIGIT_ERR_CANCELLED. */
 typedef int (*digit_batch_callback)(const digit_batch_progress *p, void *user);
 typedef int (*digit_epoch_callback)(const digit_epoch_progress *p, void *user);
 
 typedef struct digit_train_options {
-    size_t struct_size;    /* sizeof(digit_train_options), set by init */
-    int epochs;
-    int batch_size;
-    double learning_rate;  /* Adam (betas 0.9, 0.999; eps 1e-8) */
-    int milestones[DIGIT_MAX_MILESTONES]; /* epochs after which lr *= gamma */
-    int milestone_count;
-    double gamma;
+    size_t struct_size;    /* set by digit_train_options_init */
+    int epochs;            /* 1..DIGIT_MAX_EPOCHS */
+    int batch_size;        /* 1..DIGIT_MAX_BATCH_SIZE */
+    double learning_rate;  /* Adam (betas 0.9, 0.999; eps 1e-8); > 0 */
+    int milestones[DIGIT_MAX_MILESTONES]; /* epochs after which lr *= gamma,
+                                             increasing, 1..DIGIT_MAX_EPOCHS */
+    int milestone_count;   /* 0..DIGIT_MAX_MILESTONES */
+    double gamma;          /* > 0 */
     uint64_t seed;         /* shuffling order; same seed and threads give a
                               bitwise identical model */
-    int threads;           /* 0: all cores */
+    int threads;           /* 0 (one per core) .. DIGIT_MAX_THREADS */
     digit_batch_callback on_batch;  /* may be NULL */
     digit_epoch_callback on_epoch;  /* may be NULL */
     void *user;                     /* passed to both callbacks */
@@ -287,39 +391,88 @@ typedef struct digit_train_options {
     const char *checkpoint_path;
 } digit_train_options;
 
-/* Fills *opt with the defaults of the model's preset (basic: Adam 0.001,
- * batch 64, 10 epochs; compact: the same plus milestones 5,8 and gamma
- * 0.01), seed 1 and threads 0. `size` is sizeof(digit_train_options) as the
- * caller was compiled: the library writes no more than that, so a program
- * built against an older, shorter struct stays safe. */
+/* Fills *opt with the defaults of preset `preset` (basic: Adam 0.001, batch
+ * 64, 10 epochs; compact: the same plus milestones 5,8 and gamma 0.01),
+ * seed 1, threads 0, no callbacks, no checkpoint. `size` is
+ * sizeof(digit_train_options) as the caller was compiled (the inline
+ * digit_train_options_init_default passes it). Returns DIGIT_ERR_ARGUMENT
+ * for a NULL opt, a size the library does not know, or an unknown preset. */
 DIGIT_API digit_status digit_train_options_init(digit_train_options *opt,
                                                 size_t size,
                                                 const char *preset);
+/* Checks every field against the limits above, as digit_train does; the
+ * message names the option ("epochs must be 1..100000, not 0"). Front ends
+ * call this rather than repeating the rules. */
+DIGIT_API digit_status digit_train_options_check(const digit_train_options *opt);
 
 /* Trains `model` in place on `train`; evaluates on `test` (may be NULL)
- * after each epoch. When `resume_path` is non-NULL, the optimizer state and
- * position are restored from that checkpoint (written by a run with the
- * same options) and training continues where it stopped, producing the same
- * model bit for bit as an uninterrupted run. */
+ * after each epoch. When `resume_path` is non-NULL (may be NULL), the
+ * optimizer state and position are restored from that checkpoint (written
+ * by a run with the same options) and training continues where it
+ * stopped, producing the same model bit for bit as an uninterrupted run.
+ *
+ * Returns DIGIT_ERR_ARGUMENT (NULL, bad options, a checkpoint from another
+ * run), DIGIT_ERR_BUSY (the model is already being trained, e.g. from its
+ * own callback, or was freed by a callback), DIGIT_ERR_CANCELLED (a
+ * callback asked to stop), DIGIT_ERR_IO / DIGIT_ERR_FORMAT (checkpoint
+ * files), DIGIT_ERR_MEMORY.
+ * The model after a failure: untouched if the failure came before the
+ * first step (bad options, a bad checkpoint); otherwise it holds the
+ * weights of the last completed step, and the checkpoint (if configured)
+ * holds the state of the last completed epoch or cancellation. */
 DIGIT_API digit_status digit_train(digit_model *model,
                                    const digit_dataset *train,
                                    const digit_dataset *test,
                                    const digit_train_options *opt,
                                    const char *resume_path);
 
-/* What a checkpoint written by digit_train holds, to resume it with the
- * options it was written with. */
+/* What a checkpoint written by digit_train says about its run. */
 typedef struct digit_checkpoint_info {
-    char arch[32];
-    int epochs_done;   /* complete epochs */
-    int batches_done;  /* batches of the next epoch already trained */
-    /* epochs, batch_size, learning_rate, milestones, gamma, seed and
-     * threads as the run used them; callbacks and paths are NULL. */
-    digit_train_options options;
+    size_t struct_size;             /* set by digit_checkpoint_info_init */
+    char arch[DIGIT_MAX_ARCH_NAME]; /* the architecture, NUL-terminated */
+    int epochs_done;                /* complete epochs */
+    int batches_done;               /* batches of the next epoch trained */
 } digit_checkpoint_info;
 
+/* Reads the checkpoint at `path` into *info and, when `options` is not
+ * NULL (its struct_size set by digit_train_options_init_default or
+ * digit_train_options_init), the options the run used (epochs, batch size,
+ * learning rate, milestones, gamma, seed and threads; callbacks and paths
+ * NULL) — pass them to digit_train to resume. Returns DIGIT_ERR_IO,
+ * DIGIT_ERR_FORMAT (not a libdigit checkpoint, bad fields; naming the
+ * path), or DIGIT_ERR_ARGUMENT (NULL path or info, bad struct_size). */
 DIGIT_API digit_status digit_checkpoint_read(const char *path,
-                                             digit_checkpoint_info *out);
+                                             digit_checkpoint_info *info,
+                                             digit_train_options *options);
+
+/* ---- initialisers for the sized structures ------------------------------- */
+
+/* Compiled into the caller, so struct_size is the caller's sizeof. */
+static inline void digit_layer_info_init(digit_layer_info *s) {
+    digit_layer_info z = {0};
+    z.struct_size = sizeof z;
+    *s = z;
+}
+static inline void digit_tensor_info_init(digit_tensor_info *s) {
+    digit_tensor_info z = {0};
+    z.struct_size = sizeof z;
+    *s = z;
+}
+static inline void digit_evaluation_init(digit_evaluation *s) {
+    digit_evaluation z = {0};
+    z.struct_size = sizeof z;
+    *s = z;
+}
+static inline void digit_checkpoint_info_init(digit_checkpoint_info *s) {
+    digit_checkpoint_info z = {0};
+    z.struct_size = sizeof z;
+    *s = z;
+}
+/* digit_train_options_init for this header's struct size. */
+static inline digit_status digit_train_options_init_default(digit_train_options *opt,
+                                                            const char *preset) {
+    return digit_train_options_init(opt, sizeof *opt, preset);
+}
 
 /* ---- images (PNG) -------------------------------------------------------- */
 

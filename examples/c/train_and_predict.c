@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
      * which fills in the preset's defaults (and the struct's size, so the
      * library can tell versions apart); then change what you need. */
     digit_train_options opt;
-    check(digit_train_options_init(&opt, sizeof opt, "basic"), "initialising options");
+    check(digit_train_options_init_default(&opt, "basic"), "initialising options");
     opt.epochs = 1;
     opt.on_batch = on_batch;
     opt.on_epoch = on_epoch;
@@ -123,6 +123,7 @@ int main(int argc, char **argv) {
     /* digit_evaluate does the same over a whole data set and adds the loss
      * and a confusion matrix. */
     digit_evaluation ev;
+    digit_evaluation_init(&ev);
     check(digit_evaluate(loaded, test, &ev), "evaluating");
     printf("accuracy on %zu test images: %.2f%% (mean loss %.4f)\n", ev.count,
            100 * ev.accuracy, ev.loss);

@@ -92,12 +92,13 @@ static int same_weights(digit_model *a, digit_model *b) {
 /* ---- versions, status names, last error ---- */
 
 static void test_version_and_errors(void) {
-    CHECK(strcmp(digit_version(), "1.0.0") == 0, "version %s", digit_version());
+    CHECK(strcmp(digit_version(), DIGIT_VERSION_STRING) == 0, "version %s", digit_version());
     char want[32];
     snprintf(want, sizeof want, "%d.%d.%d", DIGIT_VERSION_MAJOR,
              DIGIT_VERSION_MINOR, DIGIT_VERSION_PATCH);
     CHECK(strcmp(digit_version(), want) == 0, "header says %s", want);
-    CHECK(digit_abi_version() == DIGIT_ABI_VERSION, "abi %d", digit_abi_version());
+    CHECK(digit_version_number() == DIGIT_VERSION_NUMBER, "version number %d",
+          digit_version_number());
 
     CHECK(strcmp(digit_status_name(DIGIT_OK), "ok") == 0, "ok");
     CHECK(strcmp(digit_status_name(DIGIT_ERR_FORMAT), "format error") == 0, "format");
@@ -177,6 +178,7 @@ static void check_layers(const digit_model *m, const layer_row *rows, size_t n) 
     CHECK(digit_model_layer_count(m) == n, "%zu layers", digit_model_layer_count(m));
     for (size_t i = 0; i < n && i < digit_model_layer_count(m); i++) {
         digit_layer_info L;
+        digit_layer_info_init(&L);
         CHECK_OK(digit_model_layer(m, i, &L));
         CHECK(strcmp(L.name, rows[i].name) == 0, "layer %zu is %s", i, L.name);
         CHECK(L.out_channels == rows[i].c && L.out_height == rows[i].h &&
@@ -187,6 +189,7 @@ static void check_layers(const digit_model *m, const layer_row *rows, size_t n) 
         CHECK(L.description && *L.description, "%s has a description", L.name);
     }
     digit_layer_info L;
+    digit_layer_info_init(&L);
     CHECK_ERR(digit_model_layer(m, n, &L), DIGIT_ERR_ARGUMENT, "index");
 }
 
@@ -195,6 +198,7 @@ static void check_tensors(digit_model *m, const tensor_row *rows, size_t n) {
     size_t offset = 0;
     for (size_t i = 0; i < n && i < digit_model_tensor_count(m); i++) {
         digit_tensor_info t;
+        digit_tensor_info_init(&t);
         CHECK_OK(digit_model_tensor(m, i, &t));
         CHECK(strcmp(t.name, rows[i].name) == 0, "tensor %zu is %s", i, t.name);
         CHECK(t.rank == rows[i].rank, "%s rank %d", t.name, t.rank);
@@ -211,6 +215,7 @@ static void check_tensors(digit_model *m, const tensor_row *rows, size_t n) {
     }
     CHECK(offset == digit_model_param_count(m), "tensors cover %zu", offset);
     digit_tensor_info t;
+    digit_tensor_info_init(&t);
     CHECK_ERR(digit_model_tensor(m, n, &t), DIGIT_ERR_ARGUMENT, "index");
 }
 
@@ -250,7 +255,7 @@ static void test_presets(void) {
     CHECK_OK(digit_model_clone(basic, &copy));
     CHECK(same_weights(basic, copy), "clone has the same weights");
     CHECK(strcmp(digit_model_metadata(copy, "k"), "v") == 0, "clone has metadata");
-    digit_model_weights(copy)[0] += 1;
+    digit_model_weights_mutable(copy)[0] += 1;
     CHECK_OK(digit_model_set_metadata(copy, "k", "w"));
     CHECK(!same_weights(basic, copy), "weights are not shared");
     CHECK(strcmp(digit_model_metadata(basic, "k"), "v") == 0, "metadata not shared");
@@ -267,6 +272,7 @@ static void check_init(digit_model *m) {
     double fan_in = 1;
     for (size_t i = 0; i < digit_model_tensor_count(m); i++) {
         digit_tensor_info t;
+        digit_tensor_info_init(&t);
         digit_model_tensor(m, i, &t);
         if (t.rank > 1) {
             fan_in = 1;
@@ -780,6 +786,7 @@ static void fake_from_model(fake_file *f, digit_model *m, const char *meta) {
     f->n = (int)digit_model_tensor_count(m);
     for (int i = 0; i < f->n; i++) {
         digit_tensor_info ti;
+        digit_tensor_info_init(&ti);
         digit_model_tensor(m, (size_t)i, &ti);
         fake_tensor *t = &f->t[i];
         snprintf(t->name, sizeof t->name, "%s", ti.name);
@@ -1360,6 +1367,7 @@ static void test_evaluate(void) {
     CHECK_OK(digit_model_create("compact", 17, &m));
     digit_dataset *ds = synth_dataset(N, 12);
     digit_evaluation ev;
+    digit_evaluation_init(&ev);
     CHECK_OK(digit_evaluate(m, ds, &ev));
     float logp[N * 10];
     int pred[N];
@@ -1392,18 +1400,18 @@ static void test_evaluate(void) {
 
 static void test_train_options(void) {
     digit_train_options o;
-    CHECK_OK(digit_train_options_init(&o, sizeof o, "basic"));
+    CHECK_OK(digit_train_options_init_default(&o, "basic"));
     CHECK(o.struct_size == sizeof o, "struct_size");
     CHECK(o.epochs == 10 && o.batch_size == 64 && o.learning_rate == 0.001 &&
               o.milestone_count == 0 && o.seed == 1 && o.threads == 0 &&
               !o.on_batch && !o.on_epoch && !o.checkpoint_path,
           "basic defaults");
-    CHECK_OK(digit_train_options_init(&o, sizeof o, "compact"));
+    CHECK_OK(digit_train_options_init_default(&o, "compact"));
     CHECK(o.epochs == 10 && o.batch_size == 64 && o.learning_rate == 0.001 &&
               o.milestone_count == 2 && o.milestones[0] == 5 && o.milestones[1] == 8 &&
               o.gamma == 0.01,
           "compact defaults");
-    CHECK_ERR(digit_train_options_init(&o, sizeof o, "vgg"), DIGIT_ERR_ARGUMENT, "vgg");
+    CHECK_ERR(digit_train_options_init_default(&o, "vgg"), DIGIT_ERR_ARGUMENT, "vgg");
     CHECK_ERR(digit_train_options_init(NULL, sizeof(digit_train_options), "basic"), DIGIT_ERR_ARGUMENT, "NULL");
 
     digit_model *m;
@@ -1413,7 +1421,7 @@ static void test_train_options(void) {
     memcpy(before, digit_model_weights(m), sizeof(float) * digit_model_param_count(m));
 #define BAD_OPT(field_edit, sub)                                             \
     do {                                                                     \
-        digit_train_options_init(&o, sizeof o, "compact");                             \
+        digit_train_options_init_default(&o, "compact");                             \
         field_edit;                                                          \
         CHECK_ERR(digit_train(m, ds, NULL, &o, NULL), DIGIT_ERR_ARGUMENT, sub); \
     } while (0)
@@ -1434,7 +1442,7 @@ static void test_train_options(void) {
 #undef BAD_OPT
     CHECK(!memcmp(before, digit_model_weights(m), sizeof(float) * digit_model_param_count(m)),
           "refused options leave the model untouched");
-    digit_train_options_init(&o, sizeof o, "compact");
+    digit_train_options_init_default(&o, "compact");
     CHECK_ERR(digit_train(NULL, ds, NULL, &o, NULL), DIGIT_ERR_ARGUMENT, "NULL");
     CHECK_ERR(digit_train(m, NULL, NULL, &o, NULL), DIGIT_ERR_ARGUMENT, "NULL");
     CHECK_ERR(digit_train(m, ds, NULL, NULL, NULL), DIGIT_ERR_ARGUMENT, "NULL");
@@ -1458,7 +1466,7 @@ static void test_determinism(void) {
     digit_dataset *ds = synth_dataset(512, 5);
     for (int threads = 1; threads <= 2; threads++) {
         digit_train_options o;
-        digit_train_options_init(&o, sizeof o, "basic");
+        digit_train_options_init_default(&o, "basic");
         o.epochs = 1, o.seed = 3, o.threads = threads;
         digit_status s1, s2;
         digit_model *a = train_fresh("basic", 1, ds, &o, NULL, &s1);
@@ -1483,7 +1491,7 @@ static void test_determinism(void) {
      * images (and more than this machine may have cores). */
     ds = synth_dataset(65, 6);
     digit_train_options o;
-    digit_train_options_init(&o, sizeof o, "compact");
+    digit_train_options_init_default(&o, "compact");
     o.epochs = 1, o.threads = 3;
     digit_status s1, s2;
     digit_model *a = train_fresh("compact", 1, ds, &o, NULL, &s1);
@@ -1525,7 +1533,7 @@ static int on_epoch(const digit_epoch_progress *p, void *user) {
 static void test_callbacks(void) {
     digit_dataset *ds = synth_dataset(100, 6), *test = synth_dataset(30, 7);
     digit_train_options o;
-    digit_train_options_init(&o, sizeof o, "compact");
+    digit_train_options_init_default(&o, "compact");
     watch w = {0};
     o.epochs = 2, o.batch_size = 32, o.on_batch = on_batch, o.on_epoch = on_epoch;
     o.user = &w, o.milestones[0] = 1, o.milestone_count = 1, o.gamma = 0.5;
@@ -1572,7 +1580,7 @@ static void test_callbacks(void) {
 /* Checkpoint runs: 256 images, batches of 32 (8 per epoch), 2 epochs, the
  * rate halved after epoch 1 so a resume must get the schedule right too. */
 static void ckpt_options(digit_train_options *o, const char *ckpt, watch *w) {
-    digit_train_options_init(o, sizeof *o, "compact");
+    digit_train_options_init_default(o, "compact");
     o->epochs = 2, o->batch_size = 32, o->seed = 9, o->threads = 1;
     o->milestones[0] = 1, o->milestone_count = 1, o->gamma = 0.5;
     o->checkpoint_path = ckpt;
@@ -1687,16 +1695,19 @@ static void test_checkpoint_big_seed(void) {
     for (size_t i = 0; i < 2; i++) {
         path_in(ckpt, sizeof ckpt, dir, i ? "max.ckpt" : "half.ckpt");
         digit_train_options o;
-        digit_train_options_init(&o, sizeof o, "compact");
+        digit_train_options_init_default(&o, "compact");
         o.epochs = 1, o.batch_size = 32, o.threads = 1, o.seed = seeds[i];
         o.checkpoint_path = ckpt;
         digit_status st;
         digit_model *one = train_fresh("compact", 1, ds, &o, NULL, &st);
         CHECK_OK(st);
         digit_checkpoint_info info;
-        CHECK_OK(digit_checkpoint_read(ckpt, &info));
-        CHECK(info.options.seed == seeds[i], "seed %llu read back as %llu",
-              (unsigned long long)seeds[i], (unsigned long long)info.options.seed);
+        digit_checkpoint_info_init(&info);
+        digit_train_options ran;
+        digit_train_options_init_default(&ran, "basic");
+        CHECK_OK(digit_checkpoint_read(ckpt, &info, &ran));
+        CHECK(ran.seed == seeds[i], "seed %llu read back as %llu",
+              (unsigned long long)seeds[i], (unsigned long long)ran.seed);
         o.epochs = 2, o.checkpoint_path = NULL;
         digit_model *two = train_fresh("compact", 1, ds, &o, NULL, &st);
         digit_model *resumed = train_fresh("compact", 2, ds, &o, ckpt, &st);
@@ -1729,7 +1740,8 @@ static void test_checkpoint_big_seed(void) {
         write_bytes(ckpt, b, 8 + n);
         free(b);
         digit_checkpoint_info info;
-        CHECK_ERR(digit_checkpoint_read(ckpt, &info), DIGIT_ERR_FORMAT, "checkpoint.seed");
+        digit_checkpoint_info_init(&info);
+        CHECK_ERR(digit_checkpoint_read(ckpt, &info, NULL), DIGIT_ERR_FORMAT, "checkpoint.seed");
     }
     digit_dataset_free(ds);
 }

@@ -303,7 +303,7 @@ static void test_disk_full(void) {
     digit_model *m;
     CHECK_OK(digit_model_create("compact", 3, &m));
     digit_train_options opt;
-    CHECK_OK(digit_train_options_init(&opt, sizeof opt, "compact"));
+    CHECK_OK(digit_train_options_init_default(&opt, "compact"));
     opt.epochs = 1, opt.batch_size = 32, opt.threads = 1;
     path_in(path, sizeof path, dir, "run.ckpt");
     opt.checkpoint_path = path;
@@ -317,7 +317,8 @@ static void test_disk_full(void) {
           "checkpoint on a full disk: %s (%s)", digit_status_name(o.status), o.message);
     check_intact("checkpoint save", dir, path, before, before_n, 3);
     digit_checkpoint_info info;
-    CHECK_OK(digit_checkpoint_read(path, &info));
+    digit_checkpoint_info_init(&info);
+    CHECK_OK(digit_checkpoint_read(path, &info, NULL));
     CHECK(info.epochs_done == 1, "checkpoint says %d epochs", info.epochs_done);
     free(before);
     digit_model_free(m);
@@ -356,7 +357,7 @@ static void test_missing_folder(void) {
      * checkpoint could not be written. */
     digit_dataset *ds = synth_dataset(40);
     digit_train_options opt;
-    CHECK_OK(digit_train_options_init(&opt, sizeof opt, "compact"));
+    CHECK_OK(digit_train_options_init_default(&opt, "compact"));
     opt.epochs = 1, opt.batch_size = 20, opt.threads = 1;
     path_in(path, sizeof path, dir, "gone/run.ckpt");
     opt.checkpoint_path = path;
@@ -417,7 +418,7 @@ static digit_status do_predict(void *arg) {
 static digit_status do_train_mem(void *arg) {
     mem_job *j = arg;
     digit_train_options opt;
-    digit_train_options_init(&opt, sizeof opt, digit_model_arch(j->model));
+    digit_train_options_init_default(&opt, digit_model_arch(j->model));
     opt.epochs = 1, opt.batch_size = 64, opt.threads = 1;
     return digit_train(j->model, j->data, NULL, &opt, NULL);
 }

@@ -98,7 +98,7 @@ static int count_batch(const digit_batch_progress *p, void *user) {
 static void *train_worker(void *arg) {
     train_job *j = arg;
     digit_train_options o;
-    if (digit_train_options_init(&o, sizeof o, "compact") != DIGIT_OK) fail(&j->r, "options");
+    if (digit_train_options_init_default(&o, "compact") != DIGIT_OK) fail(&j->r, "options");
     o.epochs = 2, o.batch_size = 32, o.threads = 2, o.seed = 5;
     o.on_batch = count_batch, o.user = j;
     o.checkpoint_path = j->checkpoint;
@@ -151,6 +151,7 @@ static void test_predict_and_train(void) {
     /* Evaluation of one model from several threads at once goes through
      * the same predict path; one call here with the pool of 2. */
     digit_evaluation ev;
+    digit_evaluation_init(&ev);
     CHECK_OK(digit_evaluate(shared, ds, &ev));
     CHECK(ev.count == TRAIN_IMAGES, "evaluated %zu", ev.count);
 

@@ -43,7 +43,7 @@ static void train_and_check(const char *preset, const digit_dataset *train,
     digit_model *m = NULL;
     digit_train_options o;
     CHECK_OK(digit_model_create(preset, 1, &m));
-    CHECK_OK(digit_train_options_init(&o, sizeof o, preset));
+    CHECK_OK(digit_train_options_init_default(&o, preset));
     if (!m) return;
     o.epochs = 1;
     o.seed = 1;
@@ -52,6 +52,7 @@ static void train_and_check(const char *preset, const digit_dataset *train,
     CHECK_OK(digit_train(m, train, NULL, &o, NULL));
     double t1 = now();
     digit_evaluation ev;
+    digit_evaluation_init(&ev);
     CHECK_OK(digit_evaluate(m, test, &ev));
     double t2 = now();
     printf("test_train: %-7s accuracy %.4f, loss %.4f (train %.1f s, evaluate %.1f s)\n",
