@@ -45,9 +45,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Every test lives under tests/ (C in tests/c, Swift here): one
+        // folder, so a case-insensitive checkout has no Tests/tests clash.
         .testTarget(
             name: "DigitTests",
-            dependencies: ["Digit"]
+            dependencies: ["Digit"],
+            path: "tests/swift/DigitTests"
         ),
     ]
 )

@@ -46,7 +46,7 @@ public final class Dataset: @unchecked Sendable {
     /// raw or gzip-compressed.
     /// - Throws: ``DigitError`` naming the file: `.io` when it cannot be
     ///   read, `.format` when it is malformed or the counts disagree.
-    public init(images: URL, labels: URL) throws {
+    public init(contentsOf images: URL, labels: URL) throws {
         handle = try images.withCPath { i in
             try labels.withCPath { l in try Dataset.make { digit_dataset_load(i, l, $0) } }
         }

@@ -26,6 +26,9 @@ public struct DigitError: Error, Sendable, Hashable, CustomStringConvertible, Lo
         public static let cancelled = Code(DIGIT_ERR_CANCELLED)
         /// An image holds no usable digit (for example, no ink at all).
         public static let image = Code(DIGIT_ERR_IMAGE)
+        /// The model is being trained: a progress closure of that run may
+        /// not modify or train it.
+        public static let busy = Code(DIGIT_ERR_BUSY)
 
         init(_ status: digit_status) { self.rawValue = Int32(truncatingIfNeeded: status.rawValue) }
 

@@ -4,7 +4,7 @@ import Foundation
 /// One 28×28 grayscale input image, the way the models see it: 784 pixels,
 /// row-major, 0…255 with the ink bright (MNIST polarity).
 ///
-/// Images decoded from files (``init(pngAt:)``) or from arbitrary bitmaps
+/// Images decoded from files (``init(contentsOf:)``) or from arbitrary bitmaps
 /// (``init(preprocessing:width:height:)``) are preprocessed the MNIST way:
 /// turned gray, ink made bright, cropped to the ink, scaled so the longer
 /// side is 20 pixels and centred by centre of mass.
@@ -43,12 +43,12 @@ public struct Image: Sendable, Hashable {
     /// Decodes a PNG file (any colour type or bit depth) and preprocesses it.
     /// - Throws: ``DigitError`` naming the file: `.io` if it cannot be read,
     ///   `.format` if it is not a valid PNG, `.image` if it holds no ink.
-    public init(pngAt url: URL) throws {
+    public init(contentsOf url: URL) throws {
         self = try url.withCPath { path in try Image.make { digit_image_load_png(path, $0) } }
     }
 
-    /// Decodes PNG data already in memory and preprocesses it.
-    public init(pngData data: Data) throws {
+    /// Decodes image data already in memory and preprocesses it.
+    public init(data: Data) throws {
         self = try data.withUnsafeBytes { raw in
             try Image.make { digit_image_load_png_memory(raw.baseAddress, raw.count, $0) }
         }

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// ```swift
 /// let model = try Model(contentsOf: URL(fileURLWithPath: "model.safetensors"))
-/// let prediction = try model.classify(pngAt: URL(fileURLWithPath: "digit.png"))
+/// let prediction = try model.predict(Image(contentsOf: URL(fileURLWithPath: "digit.png")))
 /// print(prediction.digit, prediction.confidence)
 /// ```
 ///
@@ -46,15 +46,10 @@ public final class Model: @unchecked Sendable {
 
     /// A new, untrained model of architecture `preset`, its weights
     /// initialised as PyTorch does (Kaiming-uniform) from `seed`.
-    public convenience init(preset: Preset = .basic, seed: UInt64 = 1) throws {
-        try self.init(preset: preset.rawValue, seed: seed)
-    }
-
-    /// A new, untrained model of the architecture named `preset`
-    /// (`"basic"` or `"compact"`).
-    /// - Throws: ``DigitError`` (`.argument`) for an unknown name.
-    public init(preset: String, seed: UInt64 = 1) throws {
-        handle = try Model.make { digit_model_create(preset, seed, $0) }
+    /// (A name from elsewhere becomes a preset through the failable
+    /// `Preset(rawValue:)`.)
+    public init(preset: Preset = .basic, seed: UInt64 = 1) throws {
+        handle = try Model.make { digit_model_create(preset.rawValue, seed, $0) }
     }
 
     /// Loads a model from a safetensors file. Every length, offset and
@@ -64,11 +59,6 @@ public final class Model: @unchecked Sendable {
     ///   read, `.format` when it is not a valid model.
     public init(contentsOf url: URL) throws {
         handle = try url.withCPath { path in try Model.make { digit_model_load(path, $0) } }
-    }
-
-    /// Loads a model from the safetensors file at `path`.
-    public convenience init(contentsOfFile path: String) throws {
-        try self.init(contentsOf: URL(fileURLWithPath: path))
     }
 
     /// Loads a model from safetensors data already in memory.
@@ -95,14 +85,10 @@ public final class Model: @unchecked Sendable {
 
     // MARK: Describing
 
-    /// The architecture, e.g. ``Preset/basic``.
+    /// The architecture, e.g. ``Preset/basic``. Always one the library
+    /// knows: loading refuses any other.
     public var preset: Preset {
-        Preset(rawValue: architecture) ?? .basic
-    }
-
-    /// The architecture's name, e.g. `"basic"`.
-    public var architecture: String {
-        lock.withReadLock { String(cString: digit_model_arch(handle)) }
+        Preset(known: lock.withReadLock { String(cString: digit_model_arch(handle)) })
     }
 
     /// The number of trainable parameters (basic: 421,642).
@@ -147,6 +133,7 @@ public final class Model: @unchecked Sendable {
         lock.withReadLock {
             (0..<digit_model_layer_count(handle)).compactMap { i in
                 var info = digit_layer_info()
+                digit_layer_info_init(&info)
                 guard digit_model_layer(handle, i, &info) == DIGIT_OK else { return nil }
                 return Layer(
                     name: String(cString: info.name),
@@ -175,6 +162,7 @@ public final class Model: @unchecked Sendable {
         lock.withReadLock {
             (0..<digit_model_tensor_count(handle)).compactMap { i in
                 var info = digit_tensor_info()
+                digit_tensor_info_init(&info)
                 guard digit_model_tensor(handle, i, &info) == DIGIT_OK else { return nil }
                 let shape = withUnsafeBytes(of: info.shape) { Array($0.bindMemory(to: Int32.self)) }
                 return Tensor(name: String(cString: info.name),
@@ -188,17 +176,19 @@ public final class Model: @unchecked Sendable {
     public var weights: [Float] {
         lock.withReadLock {
             let count = digit_model_param_count(handle)
-            // The C accessor takes a non-const model but only returns a pointer.
             guard let base = digit_model_weights(handle) else { return [] }
             return Array(UnsafeBufferPointer(start: base, count: count))
         }
     }
 
     /// Gives `body` exclusive, writable access to the weights.
-    public func withUnsafeMutableWeights<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    /// - Throws: ``DigitError`` (`.busy`) from a progress closure of a run
+    ///   training this model; otherwise what `body` throws.
+    public func withUnsafeMutableWeights<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
         try lock.withWriteLock {
             let count = digit_model_param_count(handle)
-            return try body(UnsafeMutableBufferPointer(start: digit_model_weights(handle), count: count))
+            guard let base = digit_model_weights_mutable(handle) else { throw DigitError(status: DIGIT_ERR_BUSY) }
+            return try body(UnsafeMutableBufferPointer(start: base, count: count))
         }
     }
 
@@ -273,6 +263,12 @@ public final class Model: @unchecked Sendable {
         try lock.withWriteLock { try check(digit_model_set_metadata(handle, key, value)) }
     }
 
+    /// Removes the entry for `key`, if there is one.
+    /// - Throws: ``DigitError`` (`.argument`) for a reserved key.
+    public func removeMetadata(forKey key: String) throws {
+        try lock.withWriteLock { try check(digit_model_remove_metadata(handle, key)) }
+    }
+
     /// Adds or replaces several entries, in the sequence's order.
     public func setMetadata<S: Sequence>(_ entries: S) throws where S.Element == (key: String, value: String) {
         try lock.withWriteLock {
@@ -282,71 +278,37 @@ public final class Model: @unchecked Sendable {
 
     // MARK: Inference
 
-    /// Classifies a batch of images given as one flat buffer of
-    /// `count × 784` pixels.
-    public func predict(pixels: UnsafeBufferPointer<UInt8>) throws -> [Prediction] {
-        let count = try batchCount(pixels.count)
-        guard count > 0 else { return [] }
-        return try run(count) { out, labels in
-            digit_predict_u8(handle, pixels.baseAddress, count, DIGIT_OUTPUT_PROBABILITIES, out, labels)
-        }
-    }
-
-    /// Classifies a batch of images given as pixels scaled to 0…1 in one
-    /// flat buffer of `count × 784` values.
-    public func predict(pixels: UnsafeBufferPointer<Float>) throws -> [Prediction] {
-        let count = try batchCount(pixels.count)
-        guard count > 0 else { return [] }
-        return try run(count) { out, labels in
-            digit_predict_f32(handle, pixels.baseAddress, count, DIGIT_OUTPUT_PROBABILITIES, out, labels)
-        }
-    }
-
-    /// Classifies a batch of images given as one flat array of
-    /// `count × 784` pixels (0…255, ink bright).
-    public func predict(pixels: [UInt8]) throws -> [Prediction] {
-        try pixels.withUnsafeBufferPointer { try predict(pixels: $0) }
-    }
-
-    /// Classifies a batch of images given as one flat array of
-    /// `count × 784` values scaled to 0…1.
-    public func predict(pixels: [Float]) throws -> [Prediction] {
-        try pixels.withUnsafeBufferPointer { try predict(pixels: $0) }
-    }
-
-    /// Classifies images of 784 pixels each (0…255, ink bright).
-    public func predict(_ images: [[UInt8]]) throws -> [Prediction] {
-        var flat: [UInt8] = []
-        flat.reserveCapacity(images.count * Image.pixelCount)
-        for (i, image) in images.enumerated() {
-            guard image.count == Image.pixelCount else {
-                throw DigitError(.argument, "image \(i) has \(image.count) pixels; a model reads \(Image.pixelCount)")
-            }
-            flat.append(contentsOf: image)
-        }
-        return try predict(pixels: flat)
-    }
-
-    /// Classifies images.
-    public func predict(_ images: [Image]) throws -> [Prediction] {
-        try predict(pixels: images.flatMap(\.pixels))
-    }
-
     /// Classifies one image.
-    public func predict(image: Image) throws -> Prediction {
-        try predict(pixels: image.pixels)[0]
+    public func predict(_ image: Image) throws -> Prediction {
+        try predict([image])[0]
     }
 
-    /// Classifies one image of 784 pixels (0…255, ink bright).
-    public func predict(image pixels: [UInt8]) throws -> Prediction {
-        try predict(image: Image(pixels: pixels))
+    /// Classifies a batch of images in one call.
+    public func predict(_ images: [Image]) throws -> [Prediction] {
+        let flat = images.flatMap(\.pixels)
+        return try flat.withUnsafeBufferPointer { try predict($0) }
     }
 
-    /// Reads a PNG file, preprocesses it the MNIST way and classifies it.
-    /// - Throws: ``DigitError`` naming the file when it cannot be read, is
-    ///   not a PNG or holds no ink.
-    public func classify(pngAt url: URL) throws -> Prediction {
-        try predict(image: Image(pngAt: url))
+    /// Classifies a batch of images stored one after another in a flat
+    /// buffer of `count × 784` pixels (0…255, ink bright, as MNIST).
+    /// - Throws: ``DigitError`` (`.argument`) when the length is not a
+    ///   whole number of images.
+    public func predict(_ batch: UnsafeBufferPointer<UInt8>) throws -> [Prediction] {
+        let count = try batchCount(batch.count)
+        guard count > 0 else { return [] }
+        return try run(count) { out, labels in
+            digit_predict_u8(handle, batch.baseAddress, count, DIGIT_OUTPUT_PROBABILITIES, out, labels)
+        }
+    }
+
+    /// Classifies a batch stored as in ``predict(_:)-(UnsafeBufferPointer<UInt8>)``
+    /// with pixels scaled to 0…1.
+    public func predict(_ batch: UnsafeBufferPointer<Float>) throws -> [Prediction] {
+        let count = try batchCount(batch.count)
+        guard count > 0 else { return [] }
+        return try run(count) { out, labels in
+            digit_predict_f32(handle, batch.baseAddress, count, DIGIT_OUTPUT_PROBABILITIES, out, labels)
+        }
     }
 
     private func batchCount(_ values: Int) throws -> Int {
@@ -375,6 +337,7 @@ public final class Model: @unchecked Sendable {
     /// Classifies every image of `dataset` and compares with its labels.
     public func evaluate(on dataset: Dataset) throws -> Evaluation {
         var result = digit_evaluation()
+        digit_evaluation_init(&result)
         try lock.withReadLock { try check(digit_evaluate(handle, dataset.handle, &result)) }
         return Evaluation(result)
     }
@@ -386,7 +349,7 @@ public final class Model: @unchecked Sendable {
     func exclusiveTraining<R>(_ body: () throws -> R) throws -> R {
         try lock.withWriteLock {
             guard !training.exchange(true, ordering: .acquiring) else {
-                throw DigitError(.argument, "the model is already being trained")
+                throw DigitError(.busy, "the model is already being trained")
             }
             defer { training.store(false, ordering: .releasing) }
             return try body()
@@ -396,5 +359,5 @@ public final class Model: @unchecked Sendable {
 
 extension Model: CustomStringConvertible {
     /// `"Model(basic, 421642 parameters)"`.
-    public var description: String { "Model(\(architecture), \(parameterCount) parameters)" }
+    public var description: String { "Model(\(preset), \(parameterCount) parameters)" }
 }

@@ -15,7 +15,8 @@ public struct Preset: RawRepresentable, Hashable, Sendable, CaseIterable, Custom
         self.rawValue = rawValue
     }
 
-    private init(known name: String) { rawValue = name }
+    /// A name that came from the library itself.
+    init(known name: String) { rawValue = name }
 
     /// Two 3×3 convolutions (32 and 64 channels), each followed by ReLU and
     /// 2×2 max-pooling, then a 128-unit hidden layer: 421,642 parameters.

@@ -11,21 +11,21 @@ import Synchronization
 /// options.checkpoint = URL(fileURLWithPath: "run.checkpoint.safetensors")
 /// ```
 public struct TrainingOptions: Sendable, Hashable {
-    /// Passes over the training set (1…100,000).
+    /// Passes over the training set (1…``maximumEpochs``).
     public var epochs: Int
-    /// Images per mini-batch (1…65,536).
+    /// Images per mini-batch (1…``maximumBatchSize``).
     public var batchSize: Int
     /// Adam's learning rate (betas 0.9, 0.999; eps 1e-8); must be positive.
     public var learningRate: Double
     /// Epochs after which the learning rate is multiplied by ``gamma``;
-    /// positive, increasing, at most 16.
+    /// positive, increasing, at most ``maximumMilestones``.
     public var milestones: [Int]
     /// The factor applied at each milestone; must be positive.
     public var gamma: Double
     /// Seeds the shuffling order. The same seed and thread count give a
     /// bitwise identical model.
     public var seed: UInt64
-    /// Worker threads; 0 uses all cores.
+    /// Worker threads; 0 uses all cores (at most ``maximumThreads``).
     public var threads: Int
     /// When set, the training state (weights, optimizer moments, position)
     /// is written atomically to this file after every epoch and when the
@@ -37,8 +37,32 @@ public struct TrainingOptions: Sendable, Hashable {
     /// all cores, no checkpoint.
     public init(preset: Preset = .basic) {
         var o = digit_train_options()
-        let status = digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset.rawValue)
+        let status = digit_train_options_init_default(&o, preset.rawValue)
         precondition(status == DIGIT_OK, "libdigit knows no preset \(preset)")
+        self.init(o)
+    }
+
+    /// The defaults for training `model` (those of its preset).
+    public init(for model: Model) {
+        self.init(preset: model.preset)
+    }
+
+    /// The library's limits (digit.h's `DIGIT_MAX_*`).
+    public static let maximumEpochs = Int(DIGIT_MAX_EPOCHS)
+    public static let maximumBatchSize = Int(DIGIT_MAX_BATCH_SIZE)
+    public static let maximumMilestones = Int(DIGIT_MAX_MILESTONES)
+    public static let maximumThreads = Int(DIGIT_MAX_THREADS)
+
+    /// Checks every setting the way training will, with the library's own
+    /// rules and message (e.g. `"epochs must be 1..100000, not 0"`).
+    /// - Throws: ``DigitError`` (`.argument`).
+    public func validate() throws {
+        try withCOptions(preset: Preset.basic.rawValue) { try check(digit_train_options_check(&$0)) }
+    }
+
+    /// Reads the options from a C struct (a preset's defaults or a
+    /// checkpoint's run).
+    init(_ o: digit_train_options) {
         epochs = Int(o.epochs)
         batchSize = Int(o.batch_size)
         learningRate = o.learning_rate
@@ -50,16 +74,11 @@ public struct TrainingOptions: Sendable, Hashable {
         checkpoint = nil
     }
 
-    /// The defaults for training `model` (those of its preset).
-    public init(for model: Model) {
-        self.init(preset: model.preset)
-    }
-
     /// Fills a C options struct for `preset` and runs `body` with it (the
     /// checkpoint path stays valid during `body`).
     func withCOptions<R>(preset: String, _ body: (inout digit_train_options) throws -> R) throws -> R {
         var o = digit_train_options()
-        try check(digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset))
+        try check(digit_train_options_init_default(&o, preset))
         o.epochs = try cInt(epochs, "epochs")
         o.batch_size = try cInt(batchSize, "batch size")
         o.learning_rate = learningRate
@@ -218,7 +237,7 @@ extension Model {
             let user = Unmanaged.passUnretained(relay).toOpaque()
             try exclusiveTraining {
                 let arch = String(cString: digit_model_arch(handle))
-                let options = options ?? TrainingOptions(preset: Preset(rawValue: arch) ?? .basic)
+                let options = options ?? TrainingOptions(preset: Preset(known: arch))
                 try options.withCOptions(preset: arch) { o in
                     o.on_batch = relayBatch
                     o.on_epoch = relayEpoch
@@ -278,4 +297,33 @@ final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .relaxed) }
     var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// What a checkpoint written by a training run says about that run: enough
+/// to resume it with ``Model/train(on:test:options:resumingFrom:progress:)``.
+public struct Checkpoint: Sendable, Hashable {
+    /// The architecture trained.
+    public let preset: Preset
+    /// Complete epochs.
+    public let epochsDone: Int
+    /// Batches of the next epoch already trained.
+    public let batchesDone: Int
+    /// The options the run used (no checkpoint path).
+    public let options: TrainingOptions
+
+    /// Reads the checkpoint file at `url`.
+    /// - Throws: ``DigitError`` naming the file: `.io` when it cannot be
+    ///   read, `.format` when it is not a libdigit checkpoint.
+    public init(contentsOf url: URL) throws {
+        var info = digit_checkpoint_info()
+        digit_checkpoint_info_init(&info)
+        var o = digit_train_options()
+        try check(digit_train_options_init_default(&o, Preset.basic.rawValue))
+        try url.withCPath { path in try check(digit_checkpoint_read(path, &info, &o)) }
+        let arch = withUnsafeBytes(of: info.arch) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        preset = Preset(known: arch)
+        epochsDone = Int(info.epochs_done)
+        batchesDone = Int(info.batches_done)
+        options = TrainingOptions(o)
+    }
 }

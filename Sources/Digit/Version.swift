@@ -1,12 +1,14 @@
 import CDigit
 
-/// The version of the libdigit C library in use, e.g. `"1.0.0"`.
+/// The version of the libdigit C library in use, e.g. `"2.0.0"`: the one
+/// written in digit.h's `DIGIT_VERSION_*` macros.
 ///
 /// Reached from client code as `Digit.version`.
 public let version: String = String(cString: digit_version())
 
-/// The ABI version of the libdigit C library in use (`DIGIT_ABI_VERSION`).
-public let abiVersion: Int = Int(digit_abi_version())
+/// The version as one comparable number, `major × 10000 + minor × 100 +
+/// patch` (20000 for 2.0.0).
+public let versionNumber: Int = Int(digit_version_number())
 
 /// The side of the square images the models read: 28 pixels.
 public let imageSide = Int(DIGIT_IMAGE_SIDE)
@@ -16,3 +18,12 @@ public let imagePixelCount = Int(DIGIT_IMAGE_PIXELS)
 
 /// Number of classes, the digits 0 to 9.
 public let classCount = Int(DIGIT_CLASSES)
+
+/// The threads that inference and evaluation split a batch between, for
+/// the whole process. Setting 0 (the default) uses one per core; reading
+/// gives the effective count. Training takes its count from
+/// ``TrainingOptions/threads`` instead.
+public var inferenceThreads: Int {
+    get { Int(digit_threads()) }
+    set { digit_set_threads(Int32(clamping: newValue)) }
+}

@@ -50,7 +50,7 @@ struct Classify: ParsableCommand {
         let results = Mutex([Result<Image, Error>?](repeating: nil, count: files.count))
         let paths = files
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            let result = Result { try Image(pngAt: URL(fileURLWithPath: paths[i])) }
+            let result = Result { try Image(contentsOf: URL(fileURLWithPath: paths[i])) }
             results.withLock { $0[i] = result }
         }
         let decoded = results.withLock { $0.map { $0! } }

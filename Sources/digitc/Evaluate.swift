@@ -49,7 +49,7 @@ struct Evaluate: ParsableCommand {
         if let limit, limit < testSet.count { testSet = try testSet.prefix(count: limit) }
 
         let evaluation = try model.evaluate(on: testSet)
-        Console.out("model     \(Format.path(modelURL)) (\(model.architecture), \(Format.grouped(model.parameterCount)) parameters)")
+        Console.out("model     \(Format.path(modelURL)) (\(model.preset.rawValue), \(Format.grouped(model.parameterCount)) parameters)")
         Console.out("data      \(dataDir.path), \(Format.grouped(testSet.count)) test images")
         Console.out("loss      \(Format.fixed(evaluation.loss, 4))")
         Console.out("accuracy  \(Format.percent(evaluation.accuracy)) (\(Format.grouped(evaluation.correct)) of \(Format.grouped(evaluation.count)) correct)")
@@ -109,7 +109,7 @@ struct Evaluate: ParsableCommand {
             for start in stride(from: 0, to: dataset.count, by: chunk) {
                 let n = min(chunk, dataset.count - start)
                 let slice = UnsafeBufferPointer(rebasing: pixels[start * Image.pixelCount ..< (start + n) * Image.pixelCount])
-                for (i, prediction) in try model.predict(pixels: slice).enumerated() {
+                for (i, prediction) in try model.predict(slice).enumerated() {
                     let actual = Int(labels[start + i])
                     guard prediction.digit != actual else { continue }
                     total += 1

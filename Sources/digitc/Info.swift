@@ -40,7 +40,7 @@ struct Info: ParsableCommand {
             }
         }
         Console.out("model          \(source)")
-        Console.out("architecture   \(model.architecture)")
+        Console.out("architecture   \(model.preset.rawValue)")
         let n = model.normalization
         Console.out("input          1x28x28 gray, normalised as (x/255 - \(String(format: "%g", n.mean))) / \(String(format: "%g", n.std))")
         Console.out("parameters     \(Format.grouped(model.parameterCount))")

@@ -86,32 +86,45 @@ struct Train: ParsableCommand {
         if let arch, Preset(rawValue: arch) == nil {
             throw ValidationError("unknown architecture '\(arch)' for --arch (known: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        if let epochs, !(1...100_000).contains(epochs) {
-            throw ValidationError("--epochs must be 1...100000, not \(epochs)")
-        }
-        if let batchSize, !(1...65_536).contains(batchSize) {
-            throw ValidationError("--batch-size must be 1...65536, not \(batchSize)")
-        }
-        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
-            throw ValidationError("--lr must be a positive number, not \(learningRate)")
-        }
-        if let gamma, !(gamma > 0 && gamma.isFinite) {
-            throw ValidationError("--gamma must be a positive number, not \(gamma)")
-        }
-        if let list = try milestoneList {
-            if list.count > 16 { throw ValidationError("--milestones: at most 16 epochs, not \(list.count)") }
-            if zip(list, list.dropFirst()).contains(where: { $0 >= $1 }) {
-                throw ValidationError("--milestones must be increasing: \(milestones!)")
+        // The training options' rules are the library's: ask it about each
+        // flag given, alone on the preset's defaults, so that the message
+        // can name the flag.
+        let preset = Preset(rawValue: arch ?? "") ?? .basic
+        let milestones = try milestoneList
+        let given: [(flag: String, apply: ((inout TrainingOptions) -> Void)?)] = [
+            ("--epochs", epochs.map { v in { $0.epochs = v } }),
+            ("--batch-size", batchSize.map { v in { $0.batchSize = v } }),
+            ("--lr", learningRate.map { v in { $0.learningRate = v } }),
+            ("--milestones", milestones.map { v in { $0.milestones = v } }),
+            ("--gamma", gamma.map { v in { $0.gamma = v } }),
+            ("--threads", threads.map { v in { $0.threads = v } }),
+        ]
+        for (flag, apply) in given {
+            guard let apply else { continue }
+            var options = TrainingOptions(preset: preset)
+            apply(&options)
+            do { try options.validate() } catch let error as DigitError {
+                throw ValidationError("\(flag): \(error.message)")
             }
-        }
-        if let threads, !(0...1024).contains(threads) {
-            throw ValidationError("--threads must be 0...1024, not \(threads)")
         }
         if logEvery < 1 { throw ValidationError("--log-every must be at least 1, not \(logEvery)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
         if output.isEmpty || output.hasSuffix("/") {
             throw ValidationError("--output must name a file, not '\(output)'")
         }
+    }
+
+    /// The preset's defaults with the options given on the command line.
+    func options(for preset: Preset) throws -> TrainingOptions {
+        var options = TrainingOptions(preset: preset)
+        if let epochs { options.epochs = epochs }
+        if let batchSize { options.batchSize = batchSize }
+        if let learningRate { options.learningRate = learningRate }
+        if let list = try milestoneList { options.milestones = list }
+        if let gamma { options.gamma = gamma }
+        options.seed = seed ?? 1
+        if let threads { options.threads = threads }
+        return options
     }
 
     /// The arguments with any `--resume FILE` / `--resume=FILE` removed.
@@ -128,53 +141,73 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        // Paths.
-        let outputURL = URL(fileURLWithPath: Locations.expandingTilde(output))
-        let stem = outputURL.pathExtension == "safetensors" ? outputURL.deletingPathExtension() : outputURL
-        func sibling(_ suffix: String) -> URL { URL(fileURLWithPath: stem.path + suffix) }
-        let checkpointURL = sibling(".checkpoint.safetensors")
-        let csvURL = sibling(".metrics.csv"), jsonURL = sibling(".metrics.json"), svgURL = sibling(".svg")
+        let files = try OutputFiles(output: output)
         let resumeURL = try resume.map { try Locations.existingFile($0, what: "checkpoint") }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: outputURL.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIError("--output \(output): is a directory; name the model file, e.g. \(output)/model.safetensors")
-        }
-        let outputDir = outputURL.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError("cannot create the output directory \(outputDir.path): \(error.localizedDescription)")
-        }
+        let data = try loadData()
+        let preset = try choosePreset(resuming: resumeURL)
+        let model = try Model(preset: preset, seed: seed ?? 1)
+        var options = try options(for: preset)
+        options.checkpoint = files.checkpoint
+        Console.note("training \(preset) (\(Format.grouped(model.parameterCount)) parameters) on \(Format.grouped(data.train.count)) images, testing on \(Format.grouped(data.test.count)); \(options.epochs) epoch\(options.epochs == 1 ? "" : "s"), batch \(options.batchSize), lr \(options.learningRate)\(options.milestones.isEmpty ? "" : ", x\(options.gamma) after epochs \(options.milestones.map(String.init).joined(separator: ","))")")
+        let earlier = resumeURL == nil ? [] : MetricsFiles.readCSV(files.csv)
+        let history = try trainReportingProgress(model, data: data, options: options, resumingFrom: resumeURL,
+                                                 files: files, earlier: earlier)
+        let result = try finalScore(of: model, history: history, test: data.test)
+        try saveModel(model, options: options, result: result, trainImages: data.train.count, to: files.model)
+        try writeMetrics(files: files, preset: preset, options: options, data: data, result: result, history: history)
+        printSummary(files: files, result: result)
+    }
 
-        // Data.
+    // MARK: The steps of a run
+
+    /// Where a run writes: the model and its siblings named after --output.
+    struct OutputFiles {
+        let model, checkpoint, csv, json, svg: URL
+
+        init(output: String) throws {
+            model = URL(fileURLWithPath: Locations.expandingTilde(output))
+            let stem = model.pathExtension == "safetensors" ? model.deletingPathExtension() : model
+            func sibling(_ suffix: String) -> URL { URL(fileURLWithPath: stem.path + suffix) }
+            checkpoint = sibling(".checkpoint.safetensors")
+            csv = sibling(".metrics.csv")
+            json = sibling(".metrics.json")
+            svg = sibling(".svg")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: model.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError("--output \(output): is a directory; name the model file, e.g. \(output)/model.safetensors")
+            }
+            let directory = model.deletingLastPathComponent()
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("cannot create the output directory \(directory.path): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// The training set (cut to --limit) and the test set.
+    func loadData() throws -> (train: Dataset, test: Dataset) {
         let dataDir = Locations.dataDirectory(data)
         try Locations.ensureMNIST(in: dataDir)
         var trainSet = try Dataset(mnistDirectory: dataDir, split: .train)
         let testSet = try Dataset(mnistDirectory: dataDir, split: .test)
         if let limit, limit < trainSet.count { trainSet = try trainSet.prefix(count: limit) }
+        return (trainSet, testSet)
+    }
 
-        // Model and options.
-        let preset: Preset
-        if let arch {
-            preset = Preset(rawValue: arch)!
-        } else if let resumeURL {
-            preset = try Model(contentsOf: resumeURL).preset
-        } else {
-            preset = .basic
-        }
-        let seed = self.seed ?? 1
-        let model = try Model(preset: preset, seed: seed)
-        var options = TrainingOptions(preset: preset)
-        if let epochs { options.epochs = epochs }
-        if let batchSize { options.batchSize = batchSize }
-        if let learningRate { options.learningRate = learningRate }
-        if let list = try milestoneList { options.milestones = list }
-        if let gamma { options.gamma = gamma }
-        options.seed = seed
-        if let threads { options.threads = threads }
-        options.checkpoint = checkpointURL
+    /// --arch, else the checkpoint's architecture, else basic.
+    func choosePreset(resuming resumeURL: URL?) throws -> Preset {
+        if let arch, let preset = Preset(rawValue: arch) { return preset }
+        if let resumeURL { return try Checkpoint(contentsOf: resumeURL).preset }
+        return .basic
+    }
 
-        let earlier = resumeURL == nil ? [] : MetricsFiles.readCSV(csvURL)
+    /// Trains with a progress display, keeping the metrics CSV current; on
+    /// Ctrl-C prints how to resume and exits with status 130. Returns the
+    /// epochs' records, those of the run resumed from included.
+    func trainReportingProgress(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions,
+                                resumingFrom resumeURL: URL?, files: OutputFiles,
+                                earlier: [EpochRecord]) throws -> [EpochRecord] {
         let reporter = ProgressReporter(terminal: Console.stderrIsTerminal, logEvery: logEvery,
                                         batchSize: options.batchSize)
         var records: [EpochRecord] = []
@@ -183,13 +216,11 @@ struct Train: ParsableCommand {
             let cut = firstEpoch ?? Int.max
             return earlier.filter { $0.epoch < cut } + records
         }
-
-        Console.note("training \(preset) (\(Format.grouped(model.parameterCount)) parameters) on \(Format.grouped(trainSet.count)) images, testing on \(Format.grouped(testSet.count)); \(options.epochs) epoch\(options.epochs == 1 ? "" : "s"), batch \(options.batchSize), lr \(options.learningRate)\(options.milestones.isEmpty ? "" : ", x\(options.gamma) after epochs \(options.milestones.map(String.init).joined(separator: ","))")")
         Interrupt.install()
         defer { Interrupt.uninstall() }
         var lastBatch: BatchProgress?
         do {
-            try model.train(on: trainSet, test: testSet, options: options, resumingFrom: resumeURL) { event in
+            try model.train(on: data.train, test: data.test, options: options, resumingFrom: resumeURL) { event in
                 switch event {
                 case .batch(let b):
                     if firstEpoch == nil { firstEpoch = b.epoch }
@@ -199,62 +230,86 @@ struct Train: ParsableCommand {
                     reporter.epoch(e)
                     records.append(EpochRecord(e))
                     // Keep the CSV current, so an interrupted run keeps its history.
-                    try? MetricsFiles.write(Data(MetricsFiles.csv(allRecords()).utf8), to: csvURL)
+                    try? MetricsFiles.write(Data(MetricsFiles.csv(allRecords()).utf8), to: files.csv)
                 }
                 return Interrupt.requested ? .stop : .continue
             }
         } catch let error as DigitError where error.isCancellation {
             reporter.finishLine()
-            let command = (["digitc"] + Train.argumentsWithout(resume: CommandLine.arguments.dropFirst())
-                           + ["--resume", Format.path(checkpointURL)]).map(Format.shellQuoted).joined(separator: " ")
-            let where_ = lastBatch.map { "epoch \($0.epoch), batch \($0.batch)/\($0.batchesPerEpoch)" } ?? "the start"
-            Console.note("interrupted at \(where_); checkpoint written to \(Format.path(checkpointURL))")
-            Console.note("resume with: \(command)")
+            reportInterruption(at: lastBatch, checkpoint: files.checkpoint)
             throw ExitCode(ExitStatus.interrupted)
         }
         reporter.finishLine()
+        return allRecords()
+    }
 
-        // Results.
-        let history = allRecords()
+    /// Says where the run stopped and the command that resumes it.
+    func reportInterruption(at lastBatch: BatchProgress?, checkpoint: URL) {
+        let command = (["digitc"] + Train.argumentsWithout(resume: CommandLine.arguments.dropFirst())
+                       + ["--resume", Format.path(checkpoint)]).map(Format.shellQuoted).joined(separator: " ")
+        let position = lastBatch.map { "epoch \($0.epoch), batch \($0.batch)/\($0.batchesPerEpoch)" } ?? "the start"
+        Console.note("interrupted at \(position); checkpoint written to \(Format.path(checkpoint))")
+        Console.note("resume with: \(command)")
+    }
+
+    /// The final test loss and accuracy, and when training ended.
+    struct Result {
+        let testLoss: Double?
+        let testAccuracy: Double?
+        let trainedAt: String
+    }
+
+    /// The last epoch's test figures; after a resume with nothing left to
+    /// train, the model measured as it is.
+    func finalScore(of model: Model, history: [EpochRecord], test: Dataset) throws -> Result {
         var testLoss = history.last?.testLoss, testAccuracy = history.last?.testAccuracy
-        if testLoss == nil {  // nothing left to train after a resume: measure the model as it is
-            let evaluation = try model.evaluate(on: testSet)
+        if testLoss == nil {
+            let evaluation = try model.evaluate(on: test)
             testLoss = evaluation.loss
             testAccuracy = evaluation.accuracy
         }
-        let trainedAt = ISO8601DateFormatter().string(from: Date())
+        return Result(testLoss: testLoss, testAccuracy: testAccuracy,
+                      trainedAt: ISO8601DateFormatter().string(from: Date()))
+    }
+
+    /// Records how the model was made in its metadata and saves it.
+    func saveModel(_ model: Model, options: TrainingOptions, result: Result, trainImages: Int, to url: URL) throws {
         try model.setMetadata([
             (key: "trained_with", value: Format.commandLine),
-            (key: "trained_at", value: trainedAt),
-            (key: "test_accuracy", value: String(format: "%.4f", testAccuracy ?? .nan)),
-            (key: "test_loss", value: String(format: "%.4f", testLoss ?? .nan)),
+            (key: "trained_at", value: result.trainedAt),
+            (key: "test_accuracy", value: String(format: "%.4f", result.testAccuracy ?? .nan)),
+            (key: "test_loss", value: String(format: "%.4f", result.testLoss ?? .nan)),
             (key: "epochs", value: String(options.epochs)),
-            (key: "seed", value: String(seed)),
-            (key: "train_images", value: String(trainSet.count)),
+            (key: "seed", value: String(options.seed)),
+            (key: "train_images", value: String(trainImages)),
         ])
-        try model.save(to: outputURL)
+        try model.save(to: url)
+    }
 
+    /// The metrics CSV and JSON and the SVG chart.
+    func writeMetrics(files: OutputFiles, preset: Preset, options: TrainingOptions,
+                      data: (train: Dataset, test: Dataset), result: Result, history: [EpochRecord]) throws {
         let document = MetricsDocument(
-            model: outputURL.lastPathComponent, architecture: preset.rawValue,
-            trainedWith: Format.commandLine, trainedAt: trainedAt,
-            trainImages: trainSet.count, testImages: testSet.count,
+            model: files.model.lastPathComponent, architecture: preset.rawValue,
+            trainedWith: Format.commandLine, trainedAt: result.trainedAt,
+            trainImages: data.train.count, testImages: data.test.count,
             options: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
                            milestones: options.milestones, gamma: options.gamma, seed: options.seed,
                            threads: options.threads),
-            testLoss: testLoss, testAccuracy: testAccuracy, epochs: history)
-        try MetricsFiles.write(Data(MetricsFiles.csv(history).utf8), to: csvURL)
-        try MetricsFiles.write(try MetricsFiles.json(document), to: jsonURL)
-        let title = "digitc train: \(preset), \(Format.grouped(trainSet.count)) images, \(options.epochs) epoch\(options.epochs == 1 ? "" : "s")"
-        try MetricsFiles.write(Data(TrainingChart(title: title, records: history).svg().utf8), to: svgURL)
+            testLoss: result.testLoss, testAccuracy: result.testAccuracy, epochs: history)
+        try MetricsFiles.write(Data(MetricsFiles.csv(history).utf8), to: files.csv)
+        try MetricsFiles.write(try MetricsFiles.json(document), to: files.json)
+        let title = "digitc train: \(preset), \(Format.grouped(data.train.count)) images, \(options.epochs) epoch\(options.epochs == 1 ? "" : "s")"
+        try MetricsFiles.write(Data(TrainingChart(title: title, records: history).svg().utf8), to: files.svg)
+    }
 
-        if let testAccuracy, let testLoss {
+    func printSummary(files: OutputFiles, result: Result) {
+        if let testAccuracy = result.testAccuracy, let testLoss = result.testLoss {
             Console.out("test accuracy \(Format.percent(testAccuracy)), test loss \(Format.fixed(testLoss, 4))")
         }
-        Console.out("wrote \(Format.path(outputURL))")
-        Console.out("wrote \(Format.path(checkpointURL))")
-        Console.out("wrote \(Format.path(csvURL))")
-        Console.out("wrote \(Format.path(jsonURL))")
-        Console.out("wrote \(Format.path(svgURL))")
+        for url in [files.model, files.checkpoint, files.csv, files.json, files.svg] {
+            Console.out("wrote \(Format.path(url))")
+        }
     }
 }
 

@@ -153,7 +153,7 @@ struct CLITests {
         #expect(svg.hasPrefix("<svg") && svg.contains("</svg>") && svg.contains("Test accuracy"))
 
         let model = try Model(contentsOf: f.dir.file("out/digits.safetensors"))
-        #expect(model.architecture == "compact")
+        #expect(model.preset.rawValue == "compact")
         #expect(model[metadata: "trained_with"]?.hasPrefix("digitc train --arch compact") == true)
         #expect(model[metadata: "train_images"] == "96")
         #expect(model[metadata: "epochs"] == "1" && model[metadata: "seed"] == "1")

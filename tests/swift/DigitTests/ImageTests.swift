@@ -12,7 +12,7 @@ struct ImageTests {
         let header = try Data(contentsOf: url).prefix(8)
         #expect(header == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
 
-        let image = try Image(pngAt: url)
+        let image = try Image(contentsOf: url)
         #expect(image.pixels.count == 784)
         // Ink made bright and centred by centre of mass.
         var mass = 0.0, cx = 0.0, cy = 0.0
@@ -21,7 +21,7 @@ struct ImageTests {
         #expect(abs(cx / mass - 14) < 1.5 && abs(cy / mass - 14) < 1.5)
         #expect(image[0, 0] == 0)
 
-        #expect(try Image(pngData: Data(contentsOf: url)) == image)
+        #expect(try Image(data: Data(contentsOf: url)) == image)
         #expect(try Image(preprocessing: Synthetic.paperBitmap(7, scale: 3), width: side, height: side) == image)
 
         let copy = dir.file("input.png")
@@ -33,17 +33,17 @@ struct ImageTests {
         let dir = try TemporaryDirectory()
         let text = dir.file("notes.png")
         try Data("just text".utf8).write(to: text)
-        let format = #expect(throws: DigitError.self) { try Image(pngAt: text) }
+        let format = #expect(throws: DigitError.self) { try Image(contentsOf: text) }
         #expect(format?.code == .format)
         #expect(format?.message.contains("notes.png") == true)
 
         let blank = dir.file("blank.png")
         try Image.savePNG(gray: [UInt8](repeating: 255, count: 100), width: 10, height: 10, to: blank)
-        let noInk = #expect(throws: DigitError.self) { try Image(pngAt: blank) }
+        let noInk = #expect(throws: DigitError.self) { try Image(contentsOf: blank) }
         #expect(noInk?.code == .image)
         #expect(noInk?.message.contains("blank.png") == true)
 
-        let missing = #expect(throws: DigitError.self) { try Image(pngAt: dir.file("gone.png")) }
+        let missing = #expect(throws: DigitError.self) { try Image(contentsOf: dir.file("gone.png")) }
         #expect(missing?.code == .io)
     }
 

@@ -10,7 +10,7 @@ struct DatasetTests {
         let images = dir.file("imgs.idx"), labels = dir.file("labels.idx")
         try Synthetic.idxImages(s.pixels).write(to: images)
         try Synthetic.idxLabels(s.labels).write(to: labels)
-        let dataset = try Dataset(images: images, labels: labels)
+        let dataset = try Dataset(contentsOf: images, labels: labels)
         #expect(dataset.count == 20)
         #expect(dataset.labels == s.labels)
         #expect(dataset.pixels == s.pixels)
@@ -54,13 +54,13 @@ struct DatasetTests {
         let images = dir.file("five-images"), labels = dir.file("four-labels")
         try Synthetic.idxImages(s.pixels).write(to: images)
         try Synthetic.idxLabels(Array(s.labels.prefix(4))).write(to: labels)
-        let error = #expect(throws: DigitError.self) { try Dataset(images: images, labels: labels) }
+        let error = #expect(throws: DigitError.self) { try Dataset(contentsOf: images, labels: labels) }
         #expect(error?.code == .format)
         #expect(error?.message.contains("five-images") == true)
 
         let garbage = dir.file("garbage")
         try Data([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]).write(to: garbage)
-        let format = #expect(throws: DigitError.self) { try Dataset(images: garbage, labels: labels) }
+        let format = #expect(throws: DigitError.self) { try Dataset(contentsOf: garbage, labels: labels) }
         #expect(format?.message.contains("garbage") == true)
 
         let missing = #expect(throws: DigitError.self) { try Dataset(mnistDirectory: dir.file("nowhere"), split: .test) }

@@ -105,7 +105,7 @@ struct TrainingTests {
         let probe = Synthetic.samples(count: 1).pixels
         var predictions = 0
         try model.train(on: try Synthetic.dataset(count: 64), options: Self.quickOptions()) { event in
-            if case .batch = event, (try? model.predict(pixels: probe))?.count == 1 { predictions += 1 }
+            if case .batch = event, (try? model.predictFlat(probe))?.count == 1 { predictions += 1 }
             _ = model.parameterCount
             return .continue
         }

@@ -128,3 +128,16 @@ let packageRoot: URL = {
     }
     return dir
 }()
+
+extension Model {
+    /// Classifies a flat array of `count × 784` pixels (a test shorthand for
+    /// the buffer-pointer entry points).
+    func predictFlat(_ pixels: [UInt8]) throws -> [Prediction] {
+        try pixels.withUnsafeBufferPointer { try predict($0) }
+    }
+
+    /// The same for pixels scaled to 0…1.
+    func predictFlat(_ pixels: [Float]) throws -> [Prediction] {
+        try pixels.withUnsafeBufferPointer { try predict($0) }
+    }
+}
