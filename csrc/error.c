@@ -22,7 +22,12 @@ void digit_clear_error(void) { last_error[0] = '\0'; }
 
 DIGIT_API const char *digit_last_error(void) { return last_error; }
 
-DIGIT_API const char *digit_version(void) { return "1.0.0"; }
+/* Spelled from the header's macros so a version bump there is the only one. */
+#define DIGIT_STR_(x) #x
+#define DIGIT_STR(x) DIGIT_STR_(x)
+DIGIT_API const char *digit_version(void) {
+    return DIGIT_STR(DIGIT_VERSION_MAJOR) "." DIGIT_STR(DIGIT_VERSION_MINOR) "." DIGIT_STR(DIGIT_VERSION_PATCH);
+}
 
 DIGIT_API int digit_abi_version(void) { return DIGIT_ABI_VERSION; }
 
