@@ -42,12 +42,13 @@ let package = Package(
             name: "digitc",
             dependencies: [
                 "Digit",
+                "CDigit",  // DIGIT_DEFAULT_MODEL_FILE, the one spelling of the shipped model's name
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "DigitTests",
-            dependencies: ["Digit"]
+            dependencies: ["Digit", "CDigit"]
         ),
     ]
 )
