@@ -292,9 +292,12 @@ def _run_pip(cmd: list[str]) -> None:
     the result path); keep the tail for the error message."""
     tail: list[str] = []
     try:
+        # pip download only writes into our temp dir, so a requirement to
+        # install into virtual environments only (CI sets one) does not apply.
+        env = dict(os.environ, PIP_REQUIRE_VIRTUALENV="0")
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, env=env)
     except OSError as e:
         raise FetchError("cannot run pip: %s" % e)
     assert proc.stdout is not None  # stdout=PIPE
