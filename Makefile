@@ -1,6 +1,8 @@
-# Builds libdigit for C programs: build/libdigit.so.1 (+ libdigit.so link),
-# build/libdigit.a and build/digit.pc, from the same csrc/ that SwiftPM
-# compiles. `make test` builds and runs the C tests and the C example.
+# Builds libdigit for C programs: build/libdigit.so.X.Y.Z (+ the soname
+# link libdigit.so.X and the dev link libdigit.so), build/libdigit.a and
+# build/digit.pc, from the same csrc/ that SwiftPM compiles. `make test`
+# builds and runs the C tests and the C example. `make install` is
+# described in mk/install.mk.
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -9,7 +11,18 @@ CC ?= cc
 CFLAGS ?= -O3 -g
 BUILD ?= build
 
-VERSION := 1.0.0
+# The version is written once, in include/digit.h; the soname carries its
+# major number, so a bump there renames the library everywhere.
+header_macro = $(shell sed -n 's/^\#define $(1) \([^ ]*\).*/\1/p' include/digit.h)
+MAJOR := $(call header_macro,DIGIT_VERSION_MAJOR)
+VERSION := $(MAJOR).$(call header_macro,DIGIT_VERSION_MINOR).$(call header_macro,DIGIT_VERSION_PATCH)
+DEFAULT_MODEL := $(patsubst "%",%,$(call header_macro,DIGIT_DEFAULT_MODEL_FILE))
+SONAME := libdigit.so.$(MAJOR)
+SHLIB := libdigit.so.$(VERSION)
+ifeq ($(words $(MAJOR) $(VERSION) $(DEFAULT_MODEL)),3)
+else
+$(error cannot read DIGIT_VERSION_* and DIGIT_DEFAULT_MODEL_FILE from include/digit.h)
+endif
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(SRCS:csrc/%.c=$(BUILD)/obj/%.o)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes
@@ -17,17 +30,22 @@ LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDE
 LIBS := -lopenblas -lpng16 -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
-.PHONY: all clean install test test-c example bench model FORCE
-all: $(BUILD)/libdigit.so.1 $(BUILD)/libdigit.a $(BUILD)/digit.pc
+.PHONY: all clean test test-c example bench model version FORCE
+all: $(BUILD)/$(SHLIB) $(BUILD)/libdigit.a $(BUILD)/digit.pc
+
+# For scripts that need the numbers (the Python build, tests/install.sh).
+version:
+	@echo $(VERSION)
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h include/digit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/libdigit.so.1: $(OBJS) libdigit.map
-	$(CC) -shared -Wl,-soname,libdigit.so.1 -Wl,--no-undefined \
+$(BUILD)/$(SHLIB): $(OBJS) libdigit.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
 	    -Wl,--version-script=libdigit.map $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
-	ln -sf libdigit.so.1 $(BUILD)/libdigit.so
+	ln -sf $(SHLIB) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libdigit.so
 
 $(BUILD)/libdigit.a: $(OBJS)
 	rm -f $@
@@ -41,17 +59,24 @@ $(BUILD)/pc-paths: FORCE
 	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' | cmp -s - $@ || \
 	    echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' > $@
 
-$(BUILD)/digit.pc: digit.pc.in Makefile $(BUILD)/pc-paths
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+# In the default layout (lib/ and include/ right under the prefix) the
+# paths are spelled relative to the .pc file itself, so an installed tree
+# still works after it is moved.
+ifeq ($(LIBDIR) $(INCLUDEDIR),$(PREFIX)/lib $(PREFIX)/include)
+PC_PREFIX := $${pcfiledir}/../..
+PC_LIBDIR := $${prefix}/lib
+PC_INCLUDEDIR := $${prefix}/include
+else
+PC_PREFIX := $(PREFIX)
+PC_LIBDIR := $(LIBDIR)
+PC_INCLUDEDIR := $(INCLUDEDIR)
+endif
 
-install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
-	install -m 644 include/digit.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 755 $(BUILD)/libdigit.so.1 $(DESTDIR)$(LIBDIR)/
-	ln -sf libdigit.so.1 $(DESTDIR)$(LIBDIR)/libdigit.so
-	install -m 644 $(BUILD)/libdigit.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(BUILD)/digit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+$(BUILD)/digit.pc: digit.pc.in Makefile include/digit.h $(BUILD)/pc-paths
+	sed -e 's|@PREFIX@|$(PC_PREFIX)|' -e 's|@LIBDIR@|$(PC_LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+include mk/install.mk
 
 # ---- tests ----
 
@@ -76,7 +101,7 @@ test-c: $(TEST_BINS)
 # found through pkg-config.
 example: all
 	rm -rf $(BUILD)/prefix
-	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/prefix
+	$(MAKE) --no-print-directory install-lib PREFIX=$(CURDIR)/$(BUILD)/prefix
 	$(MAKE) --no-print-directory -C examples/c PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig
 	LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/prefix/lib examples/c/train_and_predict $(DIGIT_DATA)
 

@@ -44,6 +44,7 @@ let package = Package(
             name: "digitc",
             dependencies: [
                 "Digit",
+                "CDigit",  // DIGIT_DEFAULT_MODEL_FILE, the one spelling of the shipped model's name
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,7 +52,7 @@ let package = Package(
         // folder, so a case-insensitive checkout has no Tests/tests clash.
         .testTarget(
             name: "DigitTests",
-            dependencies: ["Digit"],
+            dependencies: ["Digit", "CDigit"],
             path: "tests/swift/DigitTests"
         ),
     ]

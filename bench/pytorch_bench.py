@@ -6,8 +6,9 @@ can be compared on one machine.
     python3 bench/pytorch_bench.py --data DIR [--threads 2] [--batches 300]
                                    [--json FILE]
 
-Needs torch (CPU build) and numpy; reads MNIST IDX files from DIR (as
-`scripts/fetch_mnist.py` writes them). Prints a table and, with --json,
+Needs torch (CPU build), numpy and the digit package (installed, e.g.
+`pip install ./python`, or PYTHONPATH=python); reads MNIST IDX files from
+DIR (as `scripts/fetch_mnist.py` writes them). Prints a table and, with --json,
 writes the figures for BENCHMARKS.md.
 """
 import argparse
@@ -20,43 +21,14 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Basic(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(3136, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
-        return F.log_softmax(self.fc2(x), dim=1)
+from digit.torch import NETS, NORMALISATION
 
 
-class Compact(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 5)
-        self.conv2 = nn.Conv2d(16, 32, 3)
-        self.conv3 = nn.Conv2d(32, 16, 1)
-        self.fc1 = nn.Linear(400, 64)
-        self.fc2 = nn.Linear(64, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.conv3(x))
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
-        return self.fc2(x)
-
-
-ARCHS = {"basic": (Basic, 0.1307, 0.3081), "compact": (Compact, 0.0, 1.0)}
+# The models are the package's (python/digit/torch.py), the one definition
+# shared with the examples and tests; normalisation as libdigit's.
+ARCHS = {name: (net, *NORMALISATION[name]) for name, net in NETS.items()}
 
 
 def read_idx(path, rank):

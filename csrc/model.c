@@ -291,3 +291,7 @@ DIGIT_API digit_status digit_model_set_metadata(digit_model *m, const char *key,
         return digit_fail(DIGIT_ERR_ARGUMENT, "metadata key '%s' is reserved for the library", key);
     return model_put_metadata(m, key, value);
 }
+
+/* The shipped model's file name, for bindings that cannot read the macro
+ * (Python) and installers that place the file. */
+DIGIT_API const char *digit_default_model_file(void) { return DIGIT_DEFAULT_MODEL_FILE; }

@@ -137,6 +137,8 @@ typedef struct digit_model digit_model;
 /* Names of the built-in architectures ("basic", "compact"), index 0 up.
  * Returns NULL past the end. Static storage. */
 DIGIT_API const char *digit_preset_name(size_t index);
+#define DIGIT_DEFAULT_MODEL_FILE "digit-basic.safetensors"
+DIGIT_API const char *digit_default_model_file(void); /* DIGIT_DEFAULT_MODEL_FILE; static storage */
 
 /* A new model of preset `preset` with weights initialised as PyTorch does
  * (Kaiming-uniform) from `seed`. *out receives the model; free it with

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+source scripts/venv.sh
+export PATH="$DIGIT_VENV/bin:$PATH"  # digitc fetch runs python3: the venv's
 echo "== building digitc (release)"
 swift build -c release
 digitc=.build/release/digitc

@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
 # Installs what libdigit needs and a fresh Debian machine may lack: the
-# native libraries (OpenBLAS, libpng, zlib, pkg-config) and the Python
-# packages the binding's tests use. Installs only what is missing.
+# native libraries and tools (OpenBLAS, libpng, zlib, pkg-config, CMake,
+# python3-venv) through apt, and the Python packages the binding, its tests
+# and its type check use into a virtual environment, build/venv (see
+# scripts/venv.sh), never into the system interpreter. Installs only what
+# is missing. Torch is optional: its tests skip without it.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
 
-need=()
-for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
-done
-if ((${#need[@]})); then
-  echo "setup: installing ${need[*]}" >&2
-  sudo_cmd=()
+apt_install() {
+  echo "setup: installing $*" >&2
+  local sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$@" >/dev/null
+}
 
+need=()
+for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config cmake; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+# Debian's python3 has venv only with python3-venv (ensurepip); another
+# interpreter first on PATH (pyenv) may carry its own.
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+if ((${#need[@]})); then apt_install "${need[@]}"; fi
+
+if [ ! -x "$PY" ]; then
+  echo "setup: creating the virtual environment $DIGIT_VENV" >&2
+  python3 -m venv "$DIGIT_VENV"
+fi
 py=()
-python3 -c 'import numpy' 2>/dev/null || py+=(numpy)
-python3 -c 'import pytest' 2>/dev/null || py+=(pytest)
-python3 -c 'import safetensors' 2>/dev/null || py+=(safetensors)
+for module in numpy pytest safetensors PIL mypy setuptools wheel; do
+  "$PY" -c "import $module" 2>/dev/null || py+=("$module")
+done
 if ((${#py[@]})); then
-  echo "setup: installing Python packages ${py[*]}" >&2
-  python3 -m pip install -q "${py[@]}"
+  pkgs=("${py[@]/#PIL/pillow}")
+  echo "setup: installing Python packages ${pkgs[*]} into $DIGIT_VENV" >&2
+  "$PY" -m pip install -q --disable-pip-version-check "${pkgs[@]}"
 fi

@@ -2,13 +2,16 @@
 # Runs every test: C (unit, gradient checks, end-to-end training, the
 # installed example, fuzz regressions; again under ASan/UBSan/LSan and
 # TSan), Swift (Digit module and digitc end to end, crash-safe training,
-# digitc on the fuzz corpora) and Python (ctypes binding). Installs what is
-# missing and fetches MNIST first.
+# digitc on the fuzz corpora), an installed copy used from outside the
+# checkout (tests/install.sh: digitc, pkg-config, CMake) and Python (the
+# package, its wheel, mypy). Installs what is missing and fetches MNIST
+# first. Python runs in build/venv (scripts/venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-export DIGIT_DATA="${DIGIT_DATA:-$(python3 scripts/fetch_mnist.py --quiet)}"
+source scripts/venv.sh
+export DIGIT_DATA="${DIGIT_DATA:-$("$PY" scripts/fetch_mnist.py --quiet)}"
 
 echo "== C library and tests"
 make -j"$(nproc)" all
@@ -29,5 +32,9 @@ echo "== digitc: crash-safe training, fuzz corpora"
 bash tests/crash_resume.sh
 bash tests/cli_corpus.sh
 
-echo "== Python binding"
-python3 -m pytest -q python/tests
+echo "== installed copy, used from outside the checkout"
+bash tests/install.sh
+
+echo "== Python package"
+"$PY" -m pytest -q python/tests
+(cd python && "$PY" -m mypy)

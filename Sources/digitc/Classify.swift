@@ -25,7 +25,7 @@ struct Classify: ParsableCommand {
     @Argument(help: ArgumentHelp("PNG files to classify.", valueName: "file"))
     var files: [String]
 
-    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL or models/digit-basic.safetensors).", valueName: "file"))
+    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
     var model: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("List the K most likely digits with their probabilities.", valueName: "k"))

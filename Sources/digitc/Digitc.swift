@@ -12,7 +12,8 @@ struct Digitc: ParsableCommand {
             Data comes from --data DIR, else $DIGIT_DATA, else the fetch script's
             default ($XDG_CACHE_HOME/libdigit/mnist or ~/.cache/libdigit/mnist).
             The model comes from --model FILE, else $DIGIT_MODEL, else the shipped
-            models/digit-basic.safetensors.
+            \(Locations.defaultModelName): <prefix>/share/libdigit/ of an installed
+            digitc, else models/ of the source tree it was built from.
 
             Exit status: 0 success, 1 usage error, 2 input or data error,
             130 training interrupted (a checkpoint was written).

@@ -8,7 +8,9 @@ struct Evaluate: ParsableCommand {
         discussion: """
             Prints the loss, the accuracy, the confusion matrix (rows: true digit,
             columns: predicted digit) and each digit's precision and recall.
-            MNIST is fetched first if the data directory lacks it.
+            MNIST is read from --data or $DIGIT_DATA exactly as it is there (missing
+            files are an error; --fetch downloads them); without either, from the
+            per-user cache, which is fetched into when it lacks files.
 
             Examples:
               digitc evaluate
@@ -17,11 +19,14 @@ struct Evaluate: ParsableCommand {
               digitc evaluate --limit 1000            # the first 1000 test images only
             """)
 
-    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL or models/digit-basic.safetensors).", valueName: "file"))
+    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
     var model: String?
 
-    @Option(help: ArgumentHelp("MNIST directory (default: $DIGIT_DATA or the fetch script's).", valueName: "dir"))
+    @Option(help: ArgumentHelp("MNIST directory, read as it is (default: $DIGIT_DATA, else the per-user cache, fetched into when empty).", valueName: "dir"))
     var data: String?
+
+    @Flag(help: "Download the MNIST files missing from --data (or $DIGIT_DATA); existing files are never replaced.")
+    var fetch = false
 
     @Option(help: ArgumentHelp("Write a PNG sheet of up to --max-errors misclassified test digits, each labelled true→predicted.", valueName: "file.png"))
     var errors: String?
@@ -43,8 +48,9 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let modelURL = try Locations.model(model)
         let model = try Model(contentsOf: modelURL)
-        let dataDir = Locations.dataDirectory(data)
-        try Locations.ensureMNIST(in: dataDir)
+        let dataLocation = Locations.dataDirectory(data)
+        try Locations.ensureMNIST(in: dataLocation, fetch: fetch)
+        let dataDir = dataLocation.url
         var testSet = try Dataset(mnistDirectory: dataDir, split: .test)
         if let limit, limit < testSet.count { testSet = try testSet.prefix(count: limit) }
 

@@ -5,9 +5,12 @@ struct Fetch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Download MNIST as four verified IDX files.",
         discussion: """
-            Runs scripts/fetch_mnist.py (or $DIGIT_FETCH_SCRIPT) with python3. Its
-            progress goes to standard error; the data directory is printed on
-            standard output. Files already present and verified are kept.
+            Runs fetch_mnist.py with python3: $DIGIT_FETCH_SCRIPT, else the copy
+            installed in <prefix>/share/libdigit, else scripts/ of the source tree.
+            Its progress goes to standard error; the data directory is printed on
+            standard output. Only missing files are downloaded: files already there
+            are verified, and one that is not MNIST's is reported by name and left
+            as it is (exit status 2).
 
             Examples:
               digitc fetch

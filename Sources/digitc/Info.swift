@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
               digitc info --arch compact      # an untrained preset, no file needed
             """)
 
-    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL or models/digit-basic.safetensors).", valueName: "file"))
+    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
     var model: String?
 
     @Option(help: ArgumentHelp("Describe this untrained architecture instead of a model file: \(Preset.allCases.map(\.rawValue).joined(separator: " or ")).", valueName: "name"))

@@ -1,3 +1,4 @@
+import CDigit
 import Digit
 import Foundation
 
@@ -25,51 +26,71 @@ enum Locations {
         return value
     }
 
-    /// `--data DIR`, else `$DIGIT_DATA`, else `$XDG_CACHE_HOME/libdigit/mnist`,
-    /// else `~/.cache/libdigit/mnist` (the fetch script's own default).
-    static func dataDirectory(_ option: String?) -> URL {
-        if let option { return URL(fileURLWithPath: expandingTilde(option)) }
-        if let dir = env("DIGIT_DATA") { return URL(fileURLWithPath: expandingTilde(dir)) }
-        let cache = env("XDG_CACHE_HOME").map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return cache.appendingPathComponent("libdigit/mnist")
+    /// The prefix digitc is installed in: `<prefix>` of the real path (links
+    /// resolved) `<prefix>/bin/digitc`. `nil` when the executable is not in
+    /// a `bin` folder (a build tree) or its path is unknown.
+    static let installPrefix: URL? = {
+        guard let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() else { return nil }
+        let bin = exe.deletingLastPathComponent()
+        guard bin.lastPathComponent == "bin" else { return nil }
+        return bin.deletingLastPathComponent()
+    }()
+
+    /// `<prefix>/share/libdigit`, where `make install` puts the shipped model
+    /// and the fetch script; `nil` unless that folder exists.
+    static var installedData: URL? {
+        guard let dir = installPrefix?.appendingPathComponent("share/libdigit") else { return nil }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? dir : nil
     }
 
-    /// The model shipped in the source tree.
-    static var shippedModel: URL? {
-        packageRoot?.appendingPathComponent("models/digit-basic.safetensors")
+    /// The shipped model's file name, as the C header spells it.
+    static let defaultModelName = String(cString: digit_default_model_file())
+
+    /// Where a shipped file may be: in an installed tree, only its
+    /// share/libdigit (a copy installed never reaches into a build tree that
+    /// happens to survive); otherwise `sourcePath` in the source tree.
+    static func shipped(_ name: String, sourcePath: String) -> URL? {
+        if let installed = installedData { return installed.appendingPathComponent(name) }
+        return packageRoot?.appendingPathComponent(sourcePath)
     }
 
-    /// `--model FILE`, else `$DIGIT_MODEL`, else the shipped model; checks
-    /// that the file exists.
+    /// `--model FILE`, else `$DIGIT_MODEL`, else the shipped model (see
+    /// `shipped`); checks that the file exists.
     static func model(_ option: String?) throws -> URL {
         if let option { return try existingFile(option, what: "model file") }
         if let path = env("DIGIT_MODEL") { return try existingFile(path, what: "model file ($DIGIT_MODEL)") }
-        guard let shipped = shippedModel else {
-            throw CLIError("no model given: pass --model FILE or set $DIGIT_MODEL")
-        }
-        guard FileManager.default.fileExists(atPath: shipped.path) else {
-            throw CLIError("""
-                no model given and the default model \(shipped.path) does not exist; \
-                pass --model FILE, set $DIGIT_MODEL, or create it with \
-                `digitc train --output \(shipped.path)`
-                """)
-        }
-        return shipped
+        let candidate = shipped(defaultModelName, sourcePath: "models/\(defaultModelName)")
+        if let candidate, isFile(candidate) { return candidate }
+        let tried = candidate.map { "tried \($0.path)" } ?? "digitc is neither installed nor in its source tree"
+        throw CLIError("""
+            no model given and the default model \(defaultModelName) was not found (\(tried)); \
+            pass --model FILE, set $DIGIT_MODEL, or reinstall libdigit (make install PREFIX=...)
+            """)
     }
 
-    /// The fetch script: `$DIGIT_FETCH_SCRIPT`, else scripts/fetch_mnist.py
+    /// The fetch script: `$DIGIT_FETCH_SCRIPT`, else the installed
+    /// `<prefix>/share/libdigit/fetch_mnist.py`, else scripts/fetch_mnist.py
     /// in the source tree.
     static func fetchScript() throws -> URL {
         if let path = env("DIGIT_FETCH_SCRIPT") {
             return try existingFile(path, what: "fetch script ($DIGIT_FETCH_SCRIPT)")
         }
-        guard let script = packageRoot?.appendingPathComponent("scripts/fetch_mnist.py"),
-              FileManager.default.fileExists(atPath: script.path)
-        else {
-            throw CLIError("cannot find scripts/fetch_mnist.py; set $DIGIT_FETCH_SCRIPT to its path")
+        let candidate = shipped("fetch_mnist.py", sourcePath: "scripts/fetch_mnist.py")
+        guard let candidate, isFile(candidate) else {
+            let tried = candidate.map { "tried \($0.path)" } ?? "digitc is neither installed nor in its source tree"
+            throw CLIError("""
+                cannot find the MNIST fetch script fetch_mnist.py (\(tried)); \
+                set $DIGIT_FETCH_SCRIPT to its path, or reinstall libdigit
+                """)
         }
-        return script
+        return candidate
+    }
+
+    static func isFile(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
     /// `path` as a URL if a regular file is there; a CLIError otherwise.
@@ -103,12 +124,44 @@ enum Locations {
         }
     }
 
-    /// Makes sure `dir` holds MNIST, running the fetch script when not.
-    static func ensureMNIST(in dir: URL) throws {
-        let missing = missingMNISTFiles(in: dir)
+    /// The MNIST folder to read and whether digitc may fill it by itself.
+    struct DataDirectory {
+        let url: URL
+        /// True only for the per-user cache, used when neither `--data` nor
+        /// `$DIGIT_DATA` names a folder: a folder the user chose is read as
+        /// it is and never written to without `--fetch`.
+        let isDefaultCache: Bool
+    }
+
+    /// `--data DIR`, else `$DIGIT_DATA`, else `$XDG_CACHE_HOME/libdigit/mnist`,
+    /// else `~/.cache/libdigit/mnist` (the fetch script's own default).
+    static func dataDirectory(_ option: String?) -> DataDirectory {
+        if let option { return DataDirectory(url: URL(fileURLWithPath: expandingTilde(option)), isDefaultCache: false) }
+        if let dir = env("DIGIT_DATA") {
+            return DataDirectory(url: URL(fileURLWithPath: expandingTilde(dir)), isDefaultCache: false)
+        }
+        let cache = env("XDG_CACHE_HOME").map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return DataDirectory(url: cache.appendingPathComponent("libdigit/mnist"), isDefaultCache: true)
+    }
+
+    /// Makes sure the data folder holds the four MNIST files. The default
+    /// cache is fetched into when it lacks any; a folder the user named only
+    /// with `fetch` (`--fetch`), and then the fetch script downloads just the
+    /// missing files and refuses (never replaces) any existing one that is
+    /// not MNIST's.
+    static func ensureMNIST(in data: DataDirectory, fetch: Bool) throws {
+        let missing = missingMNISTFiles(in: data.url)
         guard !missing.isEmpty else { return }
-        Console.note("\(dir.path) lacks \(missing.joined(separator: ", ")); fetching MNIST")
-        _ = try runFetchScript(directory: dir)
+        guard data.isDefaultCache || fetch else {
+            throw CLIError("""
+                the MNIST folder \(data.url.path) lacks \(missing.joined(separator: ", ")); \
+                pass --fetch to download the missing files into it, or point --data (or $DIGIT_DATA) \
+                at a folder holding all four
+                """)
+        }
+        Console.note("\(data.url.path) lacks \(missing.joined(separator: ", ")); fetching them")
+        _ = try runFetchScript(directory: data.url)
     }
 
     /// Runs the fetch script with `python3`, streaming its progress (its

@@ -8,8 +8,10 @@ struct Train: ParsableCommand {
         discussion: """
             Options not given take the architecture's defaults (basic: Adam 0.001,
             batches of 64, 10 epochs; compact: the same with the learning rate
-            times 0.01 after epochs 5 and 8). MNIST is fetched first if the data
-            directory lacks it.
+            times 0.01 after epochs 5 and 8). MNIST is read from --data or
+            $DIGIT_DATA exactly as it is there (missing files are an error; --fetch
+            downloads them); without either, from the per-user cache, which is
+            fetched into when it lacks files.
 
             Written next to --output (default model.safetensors), with <stem> the
             output path without .safetensors:
@@ -52,8 +54,11 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads; 0 uses all cores (default: 0).", valueName: "n"))
     var threads: Int?
 
-    @Option(help: ArgumentHelp("MNIST directory (default: $DIGIT_DATA or the fetch script's).", valueName: "dir"))
+    @Option(help: ArgumentHelp("MNIST directory, read as it is (default: $DIGIT_DATA, else the per-user cache, fetched into when empty).", valueName: "dir"))
     var data: String?
+
+    @Flag(help: "Download the MNIST files missing from --data (or $DIGIT_DATA); existing files are never replaced.")
+    var fetch = false
 
     @Option(help: ArgumentHelp("Where to save the trained model.", valueName: "file"))
     var output: String = "model.safetensors"
@@ -187,8 +192,9 @@ struct Train: ParsableCommand {
 
     /// The training set (cut to --limit) and the test set.
     func loadData() throws -> (train: Dataset, test: Dataset) {
-        let dataDir = Locations.dataDirectory(data)
-        try Locations.ensureMNIST(in: dataDir)
+        let dataLocation = Locations.dataDirectory(data)
+        try Locations.ensureMNIST(in: dataLocation, fetch: fetch)
+        let dataDir = dataLocation.url
         var trainSet = try Dataset(mnistDirectory: dataDir, split: .train)
         let testSet = try Dataset(mnistDirectory: dataDir, split: .test)
         if let limit, limit < trainSet.count { trainSet = try trainSet.prefix(count: limit) }

@@ -3,35 +3,32 @@
 
     python3 python/examples/classify.py seven.png [more.png ...] [--model FILE]
 
-The model defaults to $DIGIT_MODEL, else <repo>/models/digit-basic.safetensors.
+The model defaults to $DIGIT_MODEL, else the shipped one (digit.default_model_path()).
 Each picture may be any PNG (colour, either polarity, any size): libdigit
 crops, scales and centres the ink the way MNIST was prepared.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-try:
-    import digit
-except ImportError:  # running from a checkout: digit.py lives in python/
-    sys.path.insert(0, str(HERE.parent))
-    import digit
+import digit
 
-DEFAULT_MODEL = HERE.parent.parent / "models" / "digit-basic.safetensors"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("images", nargs="+", metavar="IMAGE.png")
     ap.add_argument("--model", help="safetensors model file (default: $DIGIT_MODEL, "
-                    f"else {DEFAULT_MODEL})")
+                    "else the shipped model)")
     ap.add_argument("--all", action="store_true", help="also print every probability")
     args = ap.parse_args(argv)
 
-    model_path = Path(args.model or os.environ.get("DIGIT_MODEL") or DEFAULT_MODEL)
+    try:
+        model_path = Path(args.model) if args.model else digit.default_model_path()
+    except digit.DigitFileNotFoundError as e:
+        print(f"classify: {e}", file=sys.stderr)
+        return 2
     if not model_path.is_file():
         print(f"classify: no model at {model_path}; pass --model FILE, set DIGIT_MODEL, "
               "or make one with `digitc train` or python/examples/train.py --save FILE",

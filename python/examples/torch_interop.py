@@ -3,7 +3,7 @@
 
     python3 python/examples/torch_interop.py [--data DIR] [--arch basic|compact|all]
 
-The two libdigit architectures are defined below as ordinary PyTorch modules.
+The two libdigit architectures are ordinary PyTorch modules (digit.torch).
 Their attributes are named like libdigit's layers (conv1, conv2, [conv3],
 fc1, fc2), so the state_dict names and shapes are the same on both sides
 ("conv1.weight" [32, 1, 3, 3], ...) and a model file needs no conversion:
@@ -31,56 +31,12 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-HERE = Path(__file__).resolve().parent
-try:
-    import digit
-except ImportError:  # running from a checkout: digit.py lives in python/
-    sys.path.insert(0, str(HERE.parent))
-    import digit
+import digit
+import digit.torch
 
 
-class BasicNet(nn.Module):
-    """libdigit's "basic": two 3x3 convolutions (padding 1) with max-pooling,
-    then 3136 -> 128 -> 10. 421,642 parameters."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)   # 32x14x14
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)   # 64x7x7
-        x = torch.flatten(x, 1)                      # C, H, W order
-        x = F.relu(self.fc1(x))
-        return F.log_softmax(self.fc2(x), dim=1)
-
-
-class CompactNet(nn.Module):
-    """libdigit's "compact": 5x5 and 3x3 convolutions without padding, a 1x1
-    convolution down to 16 channels, then 400 -> 64 -> 10. 31,898 parameters."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 5)
-        self.conv2 = nn.Conv2d(16, 32, 3)
-        self.conv3 = nn.Conv2d(32, 16, 1)
-        self.fc1 = nn.Linear(16 * 5 * 5, 64)
-        self.fc2 = nn.Linear(64, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)   # 16x12x12
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)   # 32x5x5
-        x = F.relu(self.conv3(x))                    # 16x5x5
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        return F.log_softmax(self.fc2(x), dim=1)
-
-
-NETS = {"basic": BasicNet, "compact": CompactNet}
-NORMALISATION = {"basic": (0.1307, 0.3081), "compact": (0.0, 1.0)}
+NETS = digit.torch.NETS
+NORMALISATION = digit.torch.NORMALISATION
 
 
 def to_input(images_u8: np.ndarray, arch: str) -> torch.Tensor:
@@ -93,7 +49,8 @@ def to_input(images_u8: np.ndarray, arch: str) -> torch.Tensor:
 def torch_probabilities(net: nn.Module, images_u8: np.ndarray, arch: str) -> np.ndarray:
     net.eval()
     with torch.no_grad():
-        return net(to_input(images_u8, arch)).exp().numpy()
+        # softmax: basic ends in log_softmax, compact in logits (digit.torch)
+        return torch.softmax(net(to_input(images_u8, arch)), dim=1).numpy()
 
 
 def libdigit_to_torch(path) -> tuple[nn.Module, str]:
@@ -122,7 +79,7 @@ def train_torch_briefly(net: nn.Module, images: np.ndarray, labels: np.ndarray,
     for _ in range(steps):
         idx = torch.randint(0, len(y), (64,), generator=gen)
         opt.zero_grad()
-        F.nll_loss(net(x[idx]), y[idx]).backward()
+        F.cross_entropy(net(x[idx]), y[idx]).backward()  # fits logits and log-probabilities
         opt.step()
     net.eval()
 

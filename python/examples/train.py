@@ -15,12 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-try:
-    import digit
-except ImportError:  # running from a checkout: digit.py lives in python/
-    sys.path.insert(0, str(HERE.parent))
-    import digit
+import digit
 
 
 def main(argv=None) -> int:

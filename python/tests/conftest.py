@@ -1,25 +1,36 @@
 """Shared fixtures for the libdigit Python binding tests.
 
+The package under test is python/digit (pyproject.toml puts python/ on
+sys.path for pytest), or an installed one that comes first on sys.path.
+
 Environment:
-    DIGIT_LIBRARY  libdigit.so.1 to test (default: <repo>/build/libdigit.so.1)
+    DIGIT_LIBRARY  libdigit.so to test (default: the package's loader order:
+                   bundled copy, then <repo>/build/libdigit.so)
     DIGIT_DATA     folder with the MNIST IDX files (default: whatever
                    scripts/fetch_mnist.py --quiet prints)
     DIGITC         the digitc executable (default: <repo>/.build/{debug,release}/digitc)
 """
 
-import sys
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import digit
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_DIR = REPO / "python"
 EXAMPLES_DIR = PYTHON_DIR / "examples"
-if str(PYTHON_DIR) not in sys.path:
-    sys.path.insert(0, str(PYTHON_DIR))
 
-import digit  # noqa: E402
+
+
+def package_env(**extra: str) -> dict:
+    """The environment for a child Python that imports the package under
+    test as an installed one would be imported (no sys.path edits)."""
+    path = os.pathsep.join(p for p in (str(PYTHON_DIR), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
 
 # Small, fixed slices keep the suite fast; the numbers of images below are
 # enough for every check that is not about accuracy.

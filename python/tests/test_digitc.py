@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import digit
-from conftest import EXAMPLES_DIR, REPO
+from conftest import EXAMPLES_DIR, REPO, package_env
 
 
 def find_digitc():
@@ -100,7 +100,7 @@ def test_digitc_training_matches_python(cli_model, mnist_dir):
 def test_load_cli_model_example(cli_model, mnist_dir):
     r = subprocess.run([sys.executable, str(EXAMPLES_DIR / "load_cli_model.py"), str(cli_model),
                         "--data", str(mnist_dir), "--limit", "300"],
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, env=package_env())
     assert r.returncode == 0, r.stderr
     assert "architecture compact" in r.stdout and "test set: 300 images" in r.stdout
     assert "trained_with = digitc train" in r.stdout

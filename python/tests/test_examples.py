@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from conftest import EXAMPLES_DIR, PYTHON_DIR
+from conftest import EXAMPLES_DIR, PYTHON_DIR, package_env
 
 
 def run(script, *args, env=None):
-    full_env = {**os.environ, **(env or {})}
-    # The examples must find digit.py on their own (from the checkout).
-    full_env.pop("PYTHONPATH", None)
+    # The examples import the package as any program does: here the one
+    # under test, as if it were installed.
+    full_env = package_env(**(env or {}))
     return subprocess.run([sys.executable, str(EXAMPLES_DIR / script), *map(str, args)],
                           capture_output=True, text=True, env=full_env, timeout=120,
                           cwd=PYTHON_DIR.parent)

@@ -2,6 +2,7 @@
 
 import ctypes
 import ctypes.util
+import re
 import shutil
 import subprocess
 
@@ -9,17 +10,26 @@ import pytest
 
 import digit
 from conftest import REPO
+from digit import _capi
+
+
+def header_version():
+    text = (REPO / "include" / "digit.h").read_text()
+    parts = [re.search(rf"#define DIGIT_VERSION_{p} (\d+)", text).group(1)
+             for p in ("MAJOR", "MINOR", "PATCH")]
+    return ".".join(parts)
 
 
 def test_version_and_presets():
-    assert digit.version() == "1.0.0"
+    assert digit.version() == header_version()
+    assert digit.__version__ == header_version()
     assert digit.presets() == ["basic", "compact"]
     assert digit.library_path()
 
 
 def test_explicit_missing_library_is_a_clear_error(tmp_path):
     before = digit.library_path()
-    missing = tmp_path / "nope" / "libdigit.so.1"
+    missing = tmp_path / "nope" / "libdigit.so"
     with pytest.raises(digit.LibraryError, match="make -j2 all") as e:
         digit.load_library(missing)
     assert str(missing) in str(e.value)
@@ -36,15 +46,15 @@ def test_a_library_that_is_not_libdigit_is_refused():
 
 def test_library_from_environment(monkeypatch):
     before = digit.library_path()
-    built = REPO / "build" / "libdigit.so.1"
+    built = REPO / "build" / "libdigit.so"
     monkeypatch.setenv("DIGIT_LIBRARY", str(built))
     try:
         digit.load_library()
         assert digit.library_path() == str(built)
         with digit.Model("compact") as m:
             assert m.param_count == 31898
-        monkeypatch.setenv("DIGIT_LIBRARY", "/nonexistent/libdigit.so.1")
-        with pytest.raises(digit.LibraryError, match="/nonexistent/libdigit.so.1"):
+        monkeypatch.setenv("DIGIT_LIBRARY", "/nonexistent/libdigit.so")
+        with pytest.raises(digit.LibraryError, match="/nonexistent/libdigit.so"):
             digit.load_library()
     finally:
         monkeypatch.delenv("DIGIT_LIBRARY")
@@ -52,17 +62,17 @@ def test_library_from_environment(monkeypatch):
 
 
 def test_train_options_struct_size_matches():
-    o = digit._default_options(digit._library(), "basic")
-    assert o.struct_size == ctypes.sizeof(digit._TrainOptions)
+    o = _capi.default_options(_capi.library(), b"basic")
+    assert o.struct_size == ctypes.sizeof(_capi.TrainOptions)
 
 
 _STRUCTS = {
-    "digit_layer_info": digit._LayerInfo,
-    "digit_tensor_info": digit._TensorInfo,
-    "digit_evaluation": digit._Evaluation,
-    "digit_batch_progress": digit._BatchProgress,
-    "digit_epoch_progress": digit._EpochProgress,
-    "digit_train_options": digit._TrainOptions,
+    "digit_layer_info": _capi.LayerInfo,
+    "digit_tensor_info": _capi.TensorInfo,
+    "digit_evaluation": _capi.Evaluation,
+    "digit_batch_progress": _capi.BatchProgress,
+    "digit_epoch_progress": _capi.EpochProgress,
+    "digit_train_options": _capi.TrainOptions,
 }
 
 

@@ -1,3 +1,4 @@
+import CDigit
 import Digit
 import Foundation
 import Testing
@@ -241,12 +242,24 @@ struct CLITests {
         #expect(viaEnvironment.status == 2 && viaEnvironment.stderr.contains("gone.safetensors"))
     }
 
-    @Test func missingDataIsFetchedOrReported() throws {
+    /// A folder the user names is read as it is: missing files are an
+    /// error that names them, and only `--fetch` downloads them.
+    @Test func missingDataIsReportedOrFetchedOnRequest() throws {
         let f = try CLIFixture()
-        let r = try f.run("evaluate", "--model", f.model, "--data", f.dir.file("empty").path)
+        let empty = f.dir.file("empty").path
+        let r = try f.run("evaluate", "--model", f.model, "--data", empty)
         #expect(r.status == 2)
-        #expect(r.stderr.contains("offline in tests"))  // the fetch script's own message, streamed
-        #expect(r.stderr.contains("digitc: error: fetching MNIST failed"))
+        #expect(r.stderr.contains("\(empty) lacks train-images-idx3-ubyte"), "\(r.stderr)")
+        #expect(r.stderr.contains("--fetch"))
+        #expect(!r.stderr.contains("offline in tests"))  // the fetch script never ran
+        let viaEnvironment = try f.run("train", "--epochs", "1", environment: ["DIGIT_DATA": empty])
+        #expect(viaEnvironment.status == 2 && viaEnvironment.stderr.contains("\(empty) lacks"))
+        #expect(!viaEnvironment.stderr.contains("offline in tests"))
+
+        let asked = try f.run("evaluate", "--model", f.model, "--data", empty, "--fetch")
+        #expect(asked.status == 2)
+        #expect(asked.stderr.contains("offline in tests"))  // the fetch script's own message, streamed
+        #expect(asked.stderr.contains("digitc: error: fetching MNIST failed"))
 
         // A stand-in fetch script that "downloads" by copying the fixture.
         let script = f.dir.file("fake_fetch.py")
@@ -257,13 +270,97 @@ struct CLITests {
             shutil.copytree('\(f.data)', dest, dirs_exist_ok=True)
             print(dest)
             """.utf8).write(to: script)
-        let fetched = try f.run("evaluate", "--model", f.model, "--data", f.dir.file("fresh").path,
+        let fetched = try f.run("evaluate", "--model", f.model, "--data", f.dir.file("fresh").path, "--fetch",
                                 environment: ["DIGIT_FETCH_SCRIPT": script.path])
         #expect(fetched.status == 0, "\(fetched.stderr)")
         #expect(fetched.stderr.contains("fake fetch: copying"))
         let fetch = try f.run("fetch", "--dir", f.dir.file("other").path, environment: ["DIGIT_FETCH_SCRIPT": script.path])
         #expect(fetch.status == 0)
         #expect(fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == f.dir.file("other").path)
+    }
+
+    /// A user's file is never replaced: a folder holding only a corrupt
+    /// train-images file is reported, with or without --fetch, and the file
+    /// keeps its bytes (the real fetch script refuses it before any download).
+    @Test func userFilesAreNeverOverwritten() throws {
+        let f = try CLIFixture()
+        let dir = f.dir.file("mine")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let corrupt = dir.appendingPathComponent("train-images-idx3-ubyte")
+        let bytes = Data("my own file, not MNIST".utf8)
+        try bytes.write(to: corrupt)
+        let realScript = packageRoot.appendingPathComponent("scripts/fetch_mnist.py").path
+
+        let plain = try f.run("evaluate", "--model", f.model, "--data", dir.path)
+        #expect(plain.status == 2)
+        #expect(plain.stderr.contains("lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"),
+                "\(plain.stderr)")
+        let fetching = try f.run("evaluate", "--model", f.model, "--data", dir.path, "--fetch",
+                                 environment: ["DIGIT_FETCH_SCRIPT": realScript])
+        #expect(fetching.status == 2)
+        #expect(fetching.stderr.contains("\(corrupt.path): not the MNIST file"), "\(fetching.stderr)")
+        #expect(!fetching.stderr.contains("trying mirror"))  // refused before any download
+        #expect(try Data(contentsOf: corrupt) == bytes)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["train-images-idx3-ubyte"])
+
+        // All four present but one corrupt: the loader names it; nothing is fetched.
+        let full = f.dir.file("full")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: f.data), to: full)
+        let images = full.appendingPathComponent("t10k-images-idx3-ubyte")
+        try bytes.write(to: images)
+        let loaded = try f.run("evaluate", "--model", f.model, "--data", full.path)
+        #expect(loaded.status == 2)
+        #expect(loaded.stderr.contains(images.path), "\(loaded.stderr)")
+        #expect(try Data(contentsOf: images) == bytes)
+    }
+
+    /// An installed digitc (`<prefix>/bin/digitc`) takes its model and fetch
+    /// script from `<prefix>/share/libdigit`, and says what it tried when the
+    /// model is gone.
+    @Test func installedCopyUsesItsPrefix() throws {
+        let f = try CLIFixture()
+        let binary = try #require(CLI.executable)
+        let prefix = f.dir.file("prefix")
+        let share = prefix.appendingPathComponent("share/libdigit")
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        let installed = prefix.appendingPathComponent("bin/digitc")
+        try FileManager.default.copyItem(at: binary, to: installed)
+        let model = share.appendingPathComponent(String(cString: digit_default_model_file()))
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: f.model), to: model)
+        try Data("import sys\nprint('installed fetch', file=sys.stderr)\nprint(sys.argv[-1])\n".utf8)
+            .write(to: share.appendingPathComponent("fetch_mnist.py"))
+
+        func run(_ arguments: String...) throws -> CLI.Result {
+            let process = Process()
+            process.executableURL = installed
+            process.arguments = arguments
+            process.currentDirectoryURL = f.url
+            var environment = ProcessInfo.processInfo.environment
+            environment["DIGIT_MODEL"] = nil
+            environment["DIGIT_FETCH_SCRIPT"] = nil
+            process.environment = environment
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                              stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        let info = try run("info")
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("share/libdigit/"), "\(info.stdout)")
+        let fetch = try run("fetch", "--dir", f.dir.file("where").path)
+        #expect(fetch.status == 0 && fetch.stderr.contains("installed fetch"), "\(fetch.stderr)")
+
+        try FileManager.default.removeItem(at: model)
+        let gone = try run("info")
+        #expect(gone.status == 2)
+        #expect(gone.stderr.contains("tried \(model.path)"), "\(gone.stderr)")
+        #expect(gone.stderr.contains("--model") && gone.stderr.contains("DIGIT_MODEL") && gone.stderr.contains("reinstall"))
     }
 
     @Test(arguments: [

@@ -1,0 +1,485 @@
+"""digit.Model: a digit-recognition CNN held by libdigit (digit_model)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _capi
+from ._args import (as_array, float_arg, fspath, image_batch, int_arg, text)
+from ._capi import CLASSES, MAX_MILESTONES, PathLike
+from ._handle import Handle
+from .dataset import Dataset
+from .errors import DigitFileNotFoundError, TrainingCancelled
+from .images import load_png, picture
+from .results import BatchProgress, EpochProgress, Evaluation, LayerInfo
+
+__all__ = ["Model", "default_model_path"]
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def default_model_path() -> Path:
+    """The shipped model: ``$DIGIT_MODEL``, else the copy bundled in the
+    package (digit/_data/), else models/ of the checkout this file is in.
+    Raises DigitFileNotFoundError naming every path tried."""
+    env = os.environ.get("DIGIT_MODEL")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise DigitFileNotFoundError(f"{path}: no such model file ($DIGIT_MODEL)",
+                                         _capi.ERR_IO, str(path))
+        return path
+    name = default_model_name()
+    tried = [_PACKAGE / "_data" / name, _PACKAGE.parent.parent / "models" / name]
+    for path in tried:
+        if path.is_file():
+            return path
+    raise DigitFileNotFoundError(
+        f"the default model {name} was not found (tried {', '.join(map(str, tried))}); "
+        "pass a path to Model.load(), set DIGIT_MODEL, or reinstall the digit package",
+        _capi.ERR_IO, str(tried[0]))
+
+
+def default_model_name() -> str:
+    """DIGIT_DEFAULT_MODEL_FILE, as the loaded library spells it."""
+    lib = _capi.library()
+    name = _capi.decode(_capi.optional(lib, "digit_default_model_file")())
+    assert name is not None
+    return name
+
+
+class _Metadata(Mapping[str, str]):
+    """A model's free-form string metadata: a read-only Mapping plus item
+    assignment (keys and values are str; "format", "arch", "mean" and "std"
+    are reserved). Keys iterate in insertion order. There is no deletion."""
+
+    def __init__(self, model: "Model"):
+        self._model = model
+
+    def __getitem__(self, key: str) -> str:
+        m = self._model
+        with m._use() as h:
+            v = _capi.decode(m._lib.digit_model_metadata(h, text(key, "metadata key")))
+        if v is None:
+            raise KeyError(key)
+        return v
+
+    def __setitem__(self, key: str, value: str) -> None:
+        m = self._model
+        k, v = text(key, "metadata key"), text(value, "metadata value")
+        with m._use() as h:
+            _capi.check(m._lib, m._lib.digit_model_set_metadata(h, k, v))
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("libdigit cannot delete model metadata keys")
+
+    def update(self, other: Any = (), **kwargs: str) -> None:
+        items = other.items() if isinstance(other, Mapping) else other
+        for k, v in items:
+            self[k] = v
+        for k, v in kwargs.items():
+            self[k] = v
+
+    def _keys(self) -> list[str]:
+        m = self._model
+        keys: list[str] = []
+        with m._use() as h:
+            while True:
+                k = _capi.decode(m._lib.digit_model_metadata_key(h, len(keys)))
+                if k is None:
+                    return keys
+                keys.append(k)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        m = self._model
+        with m._use() as h:
+            return m._lib.digit_model_metadata(h, text(key, "metadata key")) is not None
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{k!r}: {v!r}' for k, v in self.items())}}}"
+
+
+class Model(Handle):
+    """A digit-recognition CNN (digit_model).
+
+    ``Model(preset="basic", seed=1)`` creates a freshly initialised network
+    ("basic" or "compact", see :func:`presets`); :meth:`load` reads a
+    safetensors file written by libdigit, ``digitc`` or PyTorch;
+    :meth:`default` loads the shipped model. Use as a context manager or call
+    :meth:`close` to free it deterministically.
+
+    A model may be shared between threads: predictions run in parallel, and
+    close() on one thread never frees the model under a call running on
+    another (that call finishes; later ones raise ClosedError). Training,
+    loading weights and setting metadata need exclusive access.
+    """
+
+    _kind = "Model"
+    _free_fn = "digit_model_free"
+
+    def __init__(self, preset: str = "basic", seed: int = 1):
+        lib = _capi.library()
+        p = text(preset, "preset")
+        seed = int_arg(seed, "seed", 0, 2**64 - 1)
+        out = _capi.model_p()
+        _capi.check(lib, lib.digit_model_create(p, seed, ctypes.byref(out)))
+        Handle.__init__(self, lib, int(out.value or 0))
+
+    # -- files --
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Model":
+        """Loads a safetensors model file (libdigit's, digitc's or one saved
+        from PyTorch with ``safetensors.torch.save_file(model.state_dict())``)."""
+        lib = _capi.library()
+        p = fspath(path)
+        out = _capi.model_p()
+        _capi.check(lib, lib.digit_model_load(p, ctypes.byref(out)), p)
+        return cls._adopt(lib, int(out.value or 0))
+
+    @classmethod
+    def default(cls) -> "Model":
+        """The shipped, trained model (see :func:`default_model_path`)."""
+        return cls.load(default_model_path())
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
+        """Loads a model from the bytes of a safetensors file."""
+        lib = _capi.library()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        buf = bytes(data)
+        if not buf:
+            raise ValueError("data is empty")
+        out = _capi.model_p()
+        _capi.check(lib, lib.digit_model_load_memory(buf, len(buf), ctypes.byref(out)))
+        return cls._adopt(lib, int(out.value or 0))
+
+    def save(self, path: PathLike) -> None:
+        """Writes the model as a safetensors file (atomically)."""
+        p = fspath(path)
+        with self._use() as h:
+            _capi.check(self._lib, self._lib.digit_model_save(h, p), p)
+
+    def clone(self) -> "Model":
+        """An independent deep copy (weights and metadata)."""
+        out = _capi.model_p()
+        with self._use() as h:
+            _capi.check(self._lib, self._lib.digit_model_clone(h, ctypes.byref(out)))
+        return Model._adopt(self._lib, int(out.value or 0))
+
+    __copy__ = clone
+
+    def __deepcopy__(self, memo: Any) -> "Model":
+        return self.clone()
+
+    # -- description --
+
+    @property
+    def arch(self) -> str:
+        """The architecture's preset name, "basic" or "compact"."""
+        with self._use() as h:
+            return _capi.decode(self._lib.digit_model_arch(h)) or ""
+
+    @property
+    def param_count(self) -> int:
+        """Number of trainable parameters."""
+        with self._use() as h:
+            return int(self._lib.digit_model_param_count(h))
+
+    @property
+    def layers(self) -> list[LayerInfo]:
+        """The layer table: name, description, output shape, parameters."""
+        info = _capi.LayerInfo()
+        rows = []
+        with self._use() as h:
+            for i in range(self._lib.digit_model_layer_count(h)):
+                _capi.check(self._lib, self._lib.digit_model_layer(h, i, ctypes.byref(info)))
+                rows.append(LayerInfo(_capi.decode(info.name) or "",
+                                      _capi.decode(info.description) or "",
+                                      (info.out_channels, info.out_height, info.out_width),
+                                      int(info.param_count)))
+        return rows
+
+    def summary(self) -> str:
+        """A printable multi-line summary: layer table and totals."""
+        with self._use() as h:
+            need = self._lib.digit_model_summary(h, None, 0)
+            buf = ctypes.create_string_buffer(need + 1)
+            self._lib.digit_model_summary(h, buf, need + 1)
+        return buf.value.decode("utf-8", "replace")
+
+    @property
+    def metadata(self) -> _Metadata:
+        """Free-form str metadata saved with the model (dict-like; get/set)."""
+        with self._use():
+            return _Metadata(self)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<digit.Model (closed)>"
+        return f"<digit.Model {self.arch}, {self.param_count} parameters>"
+
+    # -- weights --
+
+    def _tensors(self, h: int) -> list[tuple[str, tuple[int, ...], int, int]]:
+        info = _capi.TensorInfo()
+        out = []
+        for i in range(self._lib.digit_model_tensor_count(h)):
+            _capi.check(self._lib, self._lib.digit_model_tensor(h, i, ctypes.byref(info)))
+            shape = tuple(info.shape[d] for d in range(info.rank))
+            out.append((_capi.decode(info.name) or "", shape, int(info.offset), int(info.count)))
+        return out
+
+    def _weights(self, h: int) -> npt.NDArray[np.float32]:
+        """A writable view of the C weight buffer; valid while `h` is in use."""
+        n = int(self._lib.digit_model_param_count(h))
+        return np.ctypeslib.as_array(self._lib.digit_model_weights(h), shape=(n,))
+
+    def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The weights as {PyTorch state_dict name: float32 array copy}, e.g.
+        "conv1.weight" (32, 1, 3, 3), in state_dict order."""
+        with self._use() as h:
+            w = self._weights(h)
+            return {name: w[off:off + count].reshape(shape).copy()
+                    for name, shape, off, count in self._tensors(h)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Replaces the weights from a {name: array} mapping with exactly the
+        model's tensor names and shapes (NumPy arrays or PyTorch tensors)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping of name to array, not "
+                            f"{type(state).__name__}")
+        with self._use() as h:
+            tensors = self._tensors(h)
+            arrays = _checked_state(state, tensors, self.arch)
+            w = self._weights(h)
+            for name, _shape, off, count in tensors:
+                w[off:off + count] = arrays[name].reshape(-1)
+
+    # -- inference --
+
+    def predict(self, images: Any, log: bool = False) -> npt.NDArray[np.float32]:
+        """Class probabilities, (N, 10) float32, for images of shape
+        (N, 28, 28), (N, 784), (N, 1, 28, 28), or one image (28, 28) / (784,)
+        (which gives N = 1). uint8 pixels are 0..255, float32/float64 0..1.
+        One picture given as a PNG path or a PIL image (any size, colour or
+        polarity; preprocessed like load_png()) gives (10,).
+        ``log=True`` gives log-probabilities."""
+        one = picture(images)
+        x = image_batch(one if one is not None else images)
+        n = x.shape[0]
+        out = np.empty((n, CLASSES), dtype=np.float32)
+        if n:
+            kind = _capi.OUTPUT_LOG_PROBABILITIES if log else _capi.OUTPUT_PROBABILITIES
+            self._run(x, kind, _capi.f32(out), None)
+        return out[0] if one is not None else out
+
+    def classify(self, images: Any) -> Any:
+        """The most likely digit of each image, (N,) int64 (see predict());
+        an int for one picture given as a PNG path or a PIL image."""
+        one = picture(images)
+        x = image_batch(one if one is not None else images)
+        n = x.shape[0]
+        labels = np.empty(n, dtype=np.intc)
+        if n:
+            self._run(x, _capi.OUTPUT_PROBABILITIES, None, labels.ctypes.data_as(_capi.int_p))
+        return int(labels[0]) if one is not None else labels.astype(np.int64)
+
+    def _run(self, x: npt.NDArray[Any], kind: int, out: Any, labels: Any) -> None:
+        with self._use() as h:
+            if x.dtype == np.uint8:
+                st = self._lib.digit_predict_u8(h, _capi.u8(x), x.shape[0], kind, out, labels)
+            else:
+                st = self._lib.digit_predict_f32(h, _capi.f32(x), x.shape[0], kind, out, labels)
+            _capi.check(self._lib, st)
+
+    def classify_png(self, path: PathLike) -> tuple[int, npt.NDArray[np.float32]]:
+        """Loads and preprocesses a PNG (see :func:`load_png`) and returns
+        (digit, probabilities (10,) float32)."""
+        p = self.predict(load_png(path))[0]
+        return int(np.argmax(p)), p
+
+    def evaluate(self, dataset: Dataset) -> Evaluation:
+        """Loss, accuracy and confusion matrix on a dataset."""
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a digit.Dataset, not {type(dataset).__name__}")
+        ev = _capi.Evaluation()
+        with self._use() as h, dataset._use() as d:
+            _capi.check(self._lib, self._lib.digit_evaluate(h, d, ctypes.byref(ev)))
+        confusion = np.ctypeslib.as_array(ev.confusion).astype(np.int64)
+        return Evaluation(float(ev.loss), float(ev.accuracy), int(ev.count), confusion)
+
+    # -- training --
+
+    def train_options(self) -> dict[str, Any]:
+        """The preset's default training options (digit_train_options_init)."""
+        o = _capi.default_options(self._lib, text(self.arch, "preset"))
+        return {
+            "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
+            "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
+            "seed": o.seed, "threads": o.threads,
+        }
+
+    def train(self, train: Dataset, test: Optional[Dataset] = None, *,
+              epochs: Optional[int] = None, batch_size: Optional[int] = None,
+              lr: Optional[float] = None, milestones: Optional[list[int]] = None,
+              gamma: Optional[float] = None, seed: Optional[int] = None,
+              threads: Optional[int] = None, checkpoint: Optional[PathLike] = None,
+              resume: Optional[PathLike] = None,
+              on_batch: Optional[Callable[[BatchProgress], Any]] = None,
+              on_epoch: Optional[Callable[[EpochProgress], Any]] = None,
+              ) -> list[EpochProgress]:
+        """Trains the model in place (Adam) and returns one EpochProgress per
+        epoch run.
+
+        Options left as None keep the preset's defaults (see
+        :meth:`train_options`). ``checkpoint`` is written after every epoch
+        and on cancellation; ``resume`` continues from such a file (same
+        options) to the same model bit for bit. ``test`` is evaluated after
+        every epoch.
+
+        A callback returning a true value (``True`` or ``digit.STOP``) stops
+        training after the current batch and raises :class:`TrainingCancelled`.
+        An exception raised by a callback (KeyboardInterrupt included) also
+        stops training and is re-raised here once the library has returned.
+        Either way the model keeps the weights reached so far.
+        """
+        if not isinstance(train, Dataset):
+            raise TypeError(f"train must be a digit.Dataset, not {type(train).__name__}")
+        if test is not None and not isinstance(test, Dataset):
+            raise TypeError(f"test must be a digit.Dataset or None, not {type(test).__name__}")
+        for name, cb in (("on_batch", on_batch), ("on_epoch", on_epoch)):
+            if cb is not None and not callable(cb):
+                raise TypeError(f"{name} must be callable")
+        o = _capi.default_options(self._lib, text(self.arch, "preset"))
+        _apply_options(o, epochs=epochs, batch_size=batch_size, lr=lr, gamma=gamma,
+                       milestones=milestones, seed=seed, threads=threads)
+        ckpt = fspath(checkpoint, "checkpoint") if checkpoint is not None else None
+        res = fspath(resume, "resume") if resume is not None else None
+        o.checkpoint_path = ckpt
+        run = _TrainingRun(on_batch, on_epoch)
+        # The batch callback is always installed so that Ctrl-C (delivered
+        # when Python code runs) stops training within a batch.
+        o.on_batch, o.on_epoch, o.user = run.c_batch, run.c_epoch, None
+        with ExitStack() as stack:
+            h = stack.enter_context(self._use())
+            train_h = stack.enter_context(train._use())
+            test_h = stack.enter_context(test._use()) if test is not None else None
+            status = self._lib.digit_train(h, train_h, test_h, ctypes.byref(o), res)
+        if run.failure:
+            raise run.failure[0]
+        try:
+            _capi.check(self._lib, status, *(p for p in (res, ckpt) if p is not None))
+        except TrainingCancelled as e:
+            e.history = run.history  # the epochs that did finish
+            raise
+        return run.history
+
+
+def _checked_state(state: Mapping[str, Any], tensors: list[tuple[str, tuple[int, ...], int, int]],
+                   arch: str) -> dict[str, npt.NDArray[np.float32]]:
+    """The arrays of `state`, checked against the model's tensors."""
+    want = {name for name, *_ in tensors}
+    missing = [n for n, *_ in tensors if n not in state]
+    extra = [n for n in state if n not in want]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected " + ", ".join(map(str, extra)))
+        raise ValueError(f"state_dict does not fit a '{arch}' model: " + "; ".join(parts))
+    arrays = {}
+    for name, shape, _off, _count in tensors:
+        a = as_array(state[name], name)
+        if a.dtype.kind != "f":
+            raise TypeError(f"{name} must hold floats, not {a.dtype}")
+        if a.shape != shape:
+            raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
+        f = np.asarray(a, dtype=np.float32)
+        if not np.isfinite(f).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        arrays[name] = f
+    return arrays
+
+
+def _apply_options(o: _capi.TrainOptions, *, epochs: Optional[int], batch_size: Optional[int],
+                   lr: Optional[float], gamma: Optional[float], milestones: Optional[list[int]],
+                   seed: Optional[int], threads: Optional[int]) -> None:
+    """Checks the options given and writes them over the preset's defaults."""
+    if epochs is not None:
+        o.epochs = int_arg(epochs, "epochs", 1, 100000)
+    if batch_size is not None:
+        o.batch_size = int_arg(batch_size, "batch_size", 1, 65536)
+    if lr is not None:
+        o.learning_rate = float_arg(lr, "lr")
+    if gamma is not None:
+        o.gamma = float_arg(gamma, "gamma")
+    if milestones is not None:
+        ms = [int_arg(m, "milestone", 1, 2**31 - 1) for m in milestones]
+        if len(ms) > MAX_MILESTONES:
+            raise ValueError(f"at most {MAX_MILESTONES} milestones, not {len(ms)}")
+        if any(b <= a for a, b in zip(ms, ms[1:])):
+            raise ValueError(f"milestones must be increasing, not {ms}")
+        for i in range(MAX_MILESTONES):
+            o.milestones[i] = ms[i] if i < len(ms) else 0
+        o.milestone_count = len(ms)
+    if seed is not None:
+        o.seed = int_arg(seed, "seed", 0, 2**64 - 1)
+    if threads is not None:
+        o.threads = int_arg(threads, "threads", 0, 1024)
+
+
+class _TrainingRun:
+    """The C callbacks of one digit_train call and what they collected."""
+
+    def __init__(self, on_batch: Optional[Callable[[BatchProgress], Any]],
+                 on_epoch: Optional[Callable[[EpochProgress], Any]]):
+        self.on_batch, self.on_epoch = on_batch, on_epoch
+        self.history: list[EpochProgress] = []
+        self.failure: list[BaseException] = []
+        # Kept on self: the C side holds only raw pointers to these.
+        self.c_batch = _capi.BatchCallback(self._batch)
+        self.c_epoch = _capi.EpochCallback(self._epoch)
+
+    def _call(self, cb: Optional[Callable[[Any], Any]], progress: Any) -> int:
+        # Never let an exception cross the C frame: keep it, stop, re-raise later.
+        try:
+            return 1 if cb is not None and cb(progress) else 0
+        except BaseException as e:  # KeyboardInterrupt too
+            self.failure.append(e)
+            return 1
+
+    def _batch(self, p: Any, _user: Any) -> int:
+        if self.failure:
+            return 1
+        c = p.contents
+        return self._call(self.on_batch, BatchProgress(
+            c.epoch, c.batch, c.batches_per_epoch, float(c.loss), int(c.images_seen),
+            c.learning_rate))
+
+    def _epoch(self, p: Any, _user: Any) -> int:
+        if self.failure:
+            return 1
+        c = p.contents
+        progress = EpochProgress(c.epoch, c.epochs, c.train_loss, c.test_loss,
+                                 c.test_accuracy, c.seconds, c.learning_rate)
+        self.history.append(progress)
+        return self._call(self.on_epoch, progress)

@@ -1,0 +1,65 @@
+"""libdigit's two architectures as PyTorch modules: the one definition used
+by the benchmark (bench/pytorch_bench.py), the examples and the tests.
+
+Their attributes are named like libdigit's layers (conv1, conv2, [conv3],
+fc1, fc2), so state_dict names and shapes are the same on both sides and a
+model file moves between them unchanged. Inputs are normalised as libdigit
+does internally, (x/255 - mean) / std with NORMALISATION[arch].
+
+Basic ends in log_softmax (trained with nll_loss), Compact in plain logits
+(trained with cross_entropy), as their sources do; softmax of either output
+gives the probabilities, and cross_entropy fits both.
+
+Needs torch; importing ``digit`` itself never imports this module.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["Basic", "Compact", "NETS", "NORMALISATION"]
+
+
+class Basic(nn.Module):  # type: ignore[misc]
+    """libdigit's "basic": two 3x3 convolutions (padding 1) with max-pooling,
+    then 3136 -> 128 -> 10. 421,642 parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(3136, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)   # 32x14x14
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)   # 64x7x7
+        x = F.relu(self.fc1(torch.flatten(x, 1)))    # C, H, W order
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+class Compact(nn.Module):  # type: ignore[misc]
+    """libdigit's "compact": 5x5 and 3x3 convolutions without padding, a 1x1
+    convolution down to 16 channels, then 400 -> 64 -> 10. 31,898 parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 5)
+        self.conv2 = nn.Conv2d(16, 32, 3)
+        self.conv3 = nn.Conv2d(32, 16, 1)
+        self.fc1 = nn.Linear(400, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)   # 16x12x12
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)   # 32x5x5
+        x = F.relu(self.conv3(x))                    # 16x5x5
+        x = F.relu(self.fc1(torch.flatten(x, 1)))
+        return self.fc2(x)
+
+
+NETS: dict[str, type[nn.Module]] = {"basic": Basic, "compact": Compact}
+NORMALISATION: dict[str, tuple[float, float]] = {"basic": (0.1307, 0.3081),
+                                                 "compact": (0.0, 1.0)}
