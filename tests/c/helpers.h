@@ -93,31 +93,5 @@ static inline digit_model *train_fresh(const char *preset, uint64_t init_seed,
     return m;
 }
 
-/* A check of documented behaviour (digit.h) that the library does not have
- * yet, reported to be fixed in csrc/: counted as pending and kept quiet so
- * the suite stays green, unless DIGIT_TEST_PENDING is set in the
- * environment, which makes it an ordinary CHECK (and shows the failure). */
-static inline int *pending_count(void) {
-    static int n;
-    return &n;
-}
-#define CHECK_PENDING(cond, ...)                                             \
-    do {                                                                     \
-        if (getenv("DIGIT_TEST_PENDING")) {                                  \
-            CHECK(cond, __VA_ARGS__);                                        \
-        } else if (!(cond)) {                                                \
-            ++*pending_count();                                              \
-        } else {                                                             \
-            checks_passed++;                                                 \
-        }                                                                    \
-    } while (0)
-
-/* test_summary, plus a line on pending checks that failed. */
-static inline int test_summary_pending(const char *name) {
-    if (*pending_count())
-        printf("%s: %d pending checks of known library gaps fail "
-               "(DIGIT_TEST_PENDING=1 shows them)\n", name, *pending_count());
-    return test_summary(name);
-}
 
 #endif

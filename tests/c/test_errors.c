@@ -37,7 +37,7 @@ static void test_version_and_errors(void) {
     digit_model *m = (digit_model *)1;
     CHECK_ERR(digit_model_create("resnet50", 1, &m), DIGIT_ERR_ARGUMENT, "resnet50");
     CHECK(m == NULL, "out is cleared on failure");
-    CHECK_ERR(digit_model_create(NULL, 1, &m), DIGIT_ERR_ARGUMENT, "architecture");
+    CHECK_ERR(digit_model_create(NULL, 1, &m), DIGIT_ERR_ARGUMENT, "preset is NULL");
     CHECK_ERR(digit_model_create("basic", 1, NULL), DIGIT_ERR_ARGUMENT, "out");
     CHECK_ERR(digit_model_load("/nonexistent/dir/model.safetensors", &m),
               DIGIT_ERR_IO, "/nonexistent/dir/model.safetensors");

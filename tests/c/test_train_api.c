@@ -388,6 +388,18 @@ static void test_checkpoints(void) {
           "checkpoint fields are not user metadata");
     digit_model_free(as_model);
 
+    /* A finished 2-epoch checkpoint resumed by a 1-epoch run is refused:
+     * the model would come back with more training than asked for. */
+    {
+        digit_train_options shorter;
+        ckpt_options(&shorter, NULL, NULL);
+        shorter.epochs = 1;
+        digit_model *m = train_fresh("compact", 1, ds, &shorter, ckpt, &st);
+        CHECK(st == DIGIT_ERR_ARGUMENT && strstr(digit_last_error(), "more than this run's 1"),
+              "resuming past the end: %s (%s)", digit_status_name(st), digit_last_error());
+        digit_model_free(m);
+    }
+
     /* B: stopped mid-epoch 1, mid-epoch 2, at the last batch of epoch 1,
      * and by the epoch callback; each resumed to the same bits as A. */
     check_resume(dir, "mid-epoch-1", ds, a, (watch){.stop_epoch = 1, .stop_batch = 3});
