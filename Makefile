@@ -80,10 +80,17 @@ include mk/install.mk
 
 # ---- tests ----
 
-C_TESTS := test_core test_image test_train test_variants test_faults test_threads
+# The unit tests of the C core, one file per concern, named after the
+# csrc/ file they test (tests/c/test_model_io.c tests csrc/model_io.c, ...);
+# test_abi (sized structures, NULL arguments) and test_handles (calls from
+# training callbacks) test the contract in digit.h across files.
+UNIT_TESTS := test_errors test_abi test_model test_layers test_optim test_predict \
+    test_model_io test_fileio test_dataset test_train_api test_handles
+C_TESTS := $(UNIT_TESTS) test_image test_train test_variants test_faults test_threads
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
+TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/pngtest.h tests/c/testfiles.h
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h tests/c/testfiles.h $(BUILD)/libdigit.a
+$(BUILD)/tests/%: tests/c/%.c $(TEST_HEADERS) $(BUILD)/libdigit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libdigit.a $(LIBS)
 
@@ -146,8 +153,8 @@ test-replay: $(REPLAY_BINS)
 # `make asan-test`: the library, the C tests, the fuzz replays and the
 # example built with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer into build/asan, then run; any report fails the run.
-# `make tsan-test`: the library and tests/c/test_threads.c built with
-# ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png
+# `make tsan-test`: the library, tests/c/test_threads.c and the unit tests
+# built with ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png
 # SECONDS=600`: builds fuzz/fuzz_$(FUZZER).c with libFuzzer and runs it on
 # a copy of its seed corpus in build/fuzz (see fuzz/README.md).
 # ASan and fuzzing need clang: the Swift toolchain's
@@ -183,10 +190,14 @@ $(BUILD)/tests/train_and_predict: examples/c/train_and_predict.c $(BUILD)/libdig
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libdigit.a $(LIBS)
 
+# Under ThreadSanitizer: test_threads and the unit tests (callbacks, deferred
+# frees, predictions on several threads).
+TSAN_TESTS := test_threads $(UNIT_TESTS)
 tsan-test:
 	$(MAKE) --no-print-directory BUILD=build/tsan CC="$(TSAN_CC)" CFLAGS="$(TSAN_FLAGS)" \
-	    build/tsan/tests/test_threads
-	$(TSAN_ENV) build/tsan/tests/test_threads
+	    $(TSAN_TESTS:%=build/tsan/tests/%)
+	@set -e; for t in $(TSAN_TESTS); do \
+	    echo "== tsan $$t"; $(TSAN_ENV) build/tsan/tests/$$t; done
 
 # The fuzzers compile the library sources into the fuzzer itself, with
 # coverage instrumentation everywhere.

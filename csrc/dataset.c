@@ -89,10 +89,10 @@ DIGIT_API digit_status digit_dataset_load(const char *images_path,
                                           const char *labels_path,
                                           digit_dataset **out) {
     digit_clear_error();
-    if (!images_path) return digit_null("digit_dataset_load", "images_path");
-    if (!labels_path) return digit_null("digit_dataset_load", "labels_path");
     if (!out) return digit_null("digit_dataset_load", "out");
     *out = NULL;
+    if (!images_path) return digit_null("digit_dataset_load", "images_path");
+    if (!labels_path) return digit_null("digit_dataset_load", "labels_path");
     uint8_t *img = NULL, *lab = NULL;
     size_t img_size, lab_size, n_img, n_lab;
     digit_status st = digit_read_file(images_path, IDX_FILE_LIMIT, 1, &img, &img_size);
@@ -141,8 +141,9 @@ static void find_file(const char *dir, const char *stem, const char *kind,
 DIGIT_API digit_status digit_dataset_load_mnist(const char *dir, int train,
                                                 digit_dataset **out) {
     digit_clear_error();
-    if (!dir) return digit_null("digit_dataset_load_mnist", "dir");
     if (!out) return digit_null("digit_dataset_load_mnist", "out");
+    *out = NULL;
+    if (!dir) return digit_null("digit_dataset_load_mnist", "dir");
     char images[4096], labels[4096];
     const char *prefix = train ? "train" : "t10k";
     char stem[16];
@@ -157,10 +158,10 @@ DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
                                             const uint8_t *labels, size_t count,
                                             digit_dataset **out) {
     digit_clear_error();
-    if (!images) return digit_null("digit_dataset_create", "images");
-    if (!labels) return digit_null("digit_dataset_create", "labels");
     if (!out) return digit_null("digit_dataset_create", "out");
     *out = NULL;
+    if (!images) return digit_null("digit_dataset_create", "images");
+    if (!labels) return digit_null("digit_dataset_create", "labels");
     if (count == 0 || count > SIZE_MAX / DIGIT_IMAGE_PIXELS)
         return digit_fail(DIGIT_ERR_ARGUMENT, "count %zu is not a usable size", count);
     digit_status st = check_labels("labels", labels, count);
@@ -174,9 +175,9 @@ DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
 DIGIT_API digit_status digit_dataset_slice(const digit_dataset *ds, size_t start,
                                            size_t count, digit_dataset **out) {
     digit_clear_error();
-    if (!ds) return digit_null("digit_dataset_slice", "dataset");
     if (!out) return digit_null("digit_dataset_slice", "out");
     *out = NULL;
+    if (!ds) return digit_null("digit_dataset_slice", "dataset");
     if (start > ds->count || count > ds->count - start || count == 0)
         return digit_fail(DIGIT_ERR_ARGUMENT,
                           "slice [%zu, %zu+%zu) is empty or outside the %zu images",

@@ -36,11 +36,11 @@ DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
     digit_clear_error();
     if (!out) return digit_null("digit_model_create", "out");
     *out = NULL;
+    if (!preset) return digit_null("digit_model_create", "preset");
     const arch_spec *arch = arch_find(preset);
     if (!arch)
         return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "unknown architecture '%s' (known: basic, compact)",
-                          preset ? preset : "(null)");
+                          "unknown architecture '%s' (known: basic, compact)", preset);
     digit_status st = model_new(arch, out);
     if (st == DIGIT_OK) net_init_params(&(*out)->plan, (*out)->params, seed);
     return st;
@@ -77,9 +77,9 @@ DIGIT_API void digit_model_free(digit_model *m) {
 DIGIT_API digit_status digit_model_clone(const digit_model *src,
                                          digit_model **out) {
     digit_clear_error();
-    if (!src) return digit_null("digit_model_clone", "model");
     if (!out) return digit_null("digit_model_clone", "out");
     *out = NULL;
+    if (!src) return digit_null("digit_model_clone", "model");
     digit_model *m;
     digit_status st = model_new(src->plan.arch, &m);
     if (st != DIGIT_OK) return st;
@@ -116,8 +116,8 @@ DIGIT_API size_t digit_model_layer_count(const digit_model *m) {
 DIGIT_API digit_status digit_model_layer(const digit_model *m, size_t index,
                                          digit_layer_info *out) {
     digit_clear_error();
-    if (!m) return digit_null("digit_model_layer", "model");
     if (!out) return digit_null("digit_model_layer", "out");
+    if (!m) return digit_null("digit_model_layer", "model");
     if (index >= (size_t)m->plan.nlayers)
         return digit_fail(DIGIT_ERR_ARGUMENT, "layer index %zu out of range (%d layers)",
                           index, m->plan.nlayers);
@@ -173,8 +173,8 @@ DIGIT_API size_t digit_model_tensor_count(const digit_model *m) {
 DIGIT_API digit_status digit_model_tensor(const digit_model *m, size_t index,
                                           digit_tensor_info *out) {
     digit_clear_error();
-    if (!m) return digit_null("digit_model_tensor", "model");
     if (!out) return digit_null("digit_model_tensor", "out");
+    if (!m) return digit_null("digit_model_tensor", "model");
     if (index >= (size_t)m->plan.ntensors)
         return digit_fail(DIGIT_ERR_ARGUMENT, "tensor index %zu out of range (%d tensors)",
                           index, m->plan.ntensors);

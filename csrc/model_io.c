@@ -203,9 +203,9 @@ static digit_status load_buffer(const char *name, const void *data, size_t size,
 
 DIGIT_API digit_status digit_model_load(const char *path, digit_model **out) {
     digit_clear_error();
-    if (!path) return digit_null("digit_model_load", "path");
     if (!out) return digit_null("digit_model_load", "out");
     *out = NULL;
+    if (!path) return digit_null("digit_model_load", "path");
     uint8_t *buf;
     size_t size;
     digit_status st = digit_read_file(path, MODEL_FILE_LIMIT, 0, &buf, &size);
@@ -218,8 +218,8 @@ DIGIT_API digit_status digit_model_load(const char *path, digit_model **out) {
 DIGIT_API digit_status digit_model_load_memory(const void *data, size_t size,
                                                digit_model **out) {
     digit_clear_error();
-    if (!data) return digit_null("digit_model_load_memory", "data");
     if (!out) return digit_null("digit_model_load_memory", "out");
     *out = NULL;
+    if (!data) return digit_null("digit_model_load_memory", "data");
     return load_buffer("<memory>", data, size, out);
 }

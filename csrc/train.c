@@ -46,10 +46,11 @@ DIGIT_API digit_status digit_train_options_init(digit_train_options *o, size_t s
     if (!o) return digit_null("digit_train_options_init", "opt");
     digit_status st = check_size("digit_train_options_init: size", size);
     if (st != DIGIT_OK) return st;
+    if (!preset) return digit_null("digit_train_options_init", "preset");
     const arch_spec *a = arch_find(preset);
     if (!a)
         return digit_fail(DIGIT_ERR_ARGUMENT, "unknown architecture '%s' (known: basic, compact)",
-                          preset ? preset : "(null)");
+                          preset);
     digit_train_options full;
     defaults(&full, a);
     full.struct_size = size;
@@ -374,6 +375,12 @@ static digit_status check_same_run(const char *path, const trainer *t,
     if (info->batches_done > t->batches)
         return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint position is past the epoch's end",
                           path);
+    /* Resuming past the end would hand back more training than asked for. */
+    if (info->epochs_done > b->epochs ||
+        (info->epochs_done == b->epochs && info->batches_done > 0))
+        return digit_fail(DIGIT_ERR_ARGUMENT,
+                          "%s: checkpoint has trained %d epoch(s), more than this run's %d", path,
+                          info->epochs_done, b->epochs);
     return DIGIT_OK;
 }
 
@@ -633,8 +640,8 @@ DIGIT_API digit_status digit_train(digit_model *m, const digit_dataset *train,
                                    const char *resume_path) {
     digit_clear_error();
     if (!m) return digit_null("digit_train", "model");
-    if (!train) return digit_null("digit_train", "training set");
-    if (!o) return digit_null("digit_train", "options");
+    if (!train) return digit_null("digit_train", "train");
+    if (!o) return digit_null("digit_train", "opt");
     digit_status st = claim(m);
     if (st != DIGIT_OK) return st;
     dataset_pin(train);

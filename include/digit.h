@@ -121,7 +121,8 @@ DIGIT_API const char *digit_status_name(digit_status status);
 /* ---- threads ------------------------------------------------------------- */
 
 /* Threads that inference and evaluation split a batch between (0, the
- * default: one per online core; values are clamped to 0..DIGIT_MAX_THREADS).
+ * default: one per online core; values are clamped to 0..DIGIT_MAX_THREADS,
+ * and one batch is split between at most 64 of them).
  * Process-wide; takes effect for calls that start after it. Training takes
  * its count from its options. libdigit runs its own threads and keeps
  * OpenBLAS at one thread per call, setting openblas_set_num_threads(1) the
@@ -384,7 +385,8 @@ typedef struct digit_train_options {
     double gamma;          /* > 0 */
     uint64_t seed;         /* shuffling order; same seed and threads give a
                               bitwise identical model */
-    int threads;           /* 0 (one per core) .. DIGIT_MAX_THREADS */
+    int threads;           /* 0 (one per core) .. DIGIT_MAX_THREADS; a
+                              batch is split between at most 64 */
     digit_batch_callback on_batch;  /* may be NULL */
     digit_epoch_callback on_epoch;  /* may be NULL */
     void *user;                     /* passed to both callbacks */

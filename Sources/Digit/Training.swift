@@ -37,7 +37,7 @@ public struct TrainingOptions: Sendable, Hashable {
     /// all cores, no checkpoint.
     public init(preset: Preset = .basic) {
         var o = digit_train_options()
-        let status = digit_train_options_init_default(&o, preset.rawValue)
+        let status = digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset.rawValue)
         precondition(status == DIGIT_OK, "libdigit knows no preset \(preset)")
         self.init(o)
     }
@@ -78,7 +78,7 @@ public struct TrainingOptions: Sendable, Hashable {
     /// checkpoint path stays valid during `body`).
     func withCOptions<R>(preset: String, _ body: (inout digit_train_options) throws -> R) throws -> R {
         var o = digit_train_options()
-        try check(digit_train_options_init_default(&o, preset))
+        try check(digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, preset))
         o.epochs = try cInt(epochs, "epochs")
         o.batch_size = try cInt(batchSize, "batch size")
         o.learning_rate = learningRate
@@ -318,7 +318,7 @@ public struct Checkpoint: Sendable, Hashable {
         var info = digit_checkpoint_info()
         digit_checkpoint_info_init(&info)
         var o = digit_train_options()
-        try check(digit_train_options_init_default(&o, Preset.basic.rawValue))
+        try check(digit_train_options_init(&o, MemoryLayout<digit_train_options>.size, Preset.basic.rawValue))
         try url.withCPath { path in try check(digit_checkpoint_read(path, &info, &o)) }
         let arch = withUnsafeBytes(of: info.arch) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         preset = Preset(known: arch)

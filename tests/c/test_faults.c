@@ -39,6 +39,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "helpers.h"
 #include "testfiles.h"
 #include "digit.h"
 
@@ -136,35 +137,7 @@ static outcome in_child(limit_kind kind, size_t amount, digit_status (*call)(voi
 
 /* ---- synthetic inputs ---- */
 
-static void synth(size_t n, uint8_t *images, uint8_t *labels) {
-    uint32_t x = 12345;
-    for (size_t i = 0; i < n; i++) {
-        int label = (int)(i % 10);
-        labels[i] = (uint8_t)label;
-        uint8_t *img = images + i * DIGIT_IMAGE_PIXELS;
-        for (int p = 0; p < DIGIT_IMAGE_PIXELS; p++) {
-            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-            img[p] = (uint8_t)(x % 32);
-        }
-        for (int y = 4 + label; y < 12 + label; y++)
-            for (int c = 6; c < 20; c++) img[y * 28 + c] = 240;
-    }
-}
-
-static digit_dataset *synth_dataset(size_t n) {
-    uint8_t *img = malloc(n * DIGIT_IMAGE_PIXELS), *lab = malloc(n);
-    synth(n, img, lab);
-    digit_dataset *ds = NULL;
-    CHECK_OK(digit_dataset_create(img, lab, n, &ds));
-    free(img);
-    free(lab);
-    return ds;
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
+/* synth_images, synth_dataset and put_be32 come from helpers.h. */
 
 /* An IDX pair of n synthetic images in dir ("<stem>-images", "-labels");
  * with `gzip` both are gzip'd. `claimed` is the count the headers state. */
@@ -175,7 +148,7 @@ static void write_idx(const char *dir, const char *stem, size_t n, uint32_t clai
     put_be32(img, 0x803), put_be32(img + 4, claimed), put_be32(img + 8, 28),
         put_be32(img + 12, 28);
     put_be32(lab, 0x801), put_be32(lab + 4, claimed);
-    synth(n, img + 16, lab + 8);
+    synth_images(n, 1, img + 16, lab + 8);
     char name[128];
     snprintf(name, sizeof name, "%s-images%s", stem, gzip ? ".gz" : "");
     path_in(images_path, cap, dir, name);
@@ -299,7 +272,7 @@ static void test_disk_full(void) {
 
     /* A checkpoint written after each epoch: the previous one survives a
      * failed write, and training reports the failure. */
-    digit_dataset *ds = synth_dataset(64);
+    digit_dataset *ds = synth_dataset(64, 1);
     digit_model *m;
     CHECK_OK(digit_model_create("compact", 3, &m));
     digit_train_options opt;
@@ -355,7 +328,7 @@ static void test_missing_folder(void) {
     CHECK(count_entries(dir, NULL) == 1, "%d entries", count_entries(dir, NULL));
     /* Training with its checkpoint in a missing folder trains, then says the
      * checkpoint could not be written. */
-    digit_dataset *ds = synth_dataset(40);
+    digit_dataset *ds = synth_dataset(40, 1);
     digit_train_options opt;
     CHECK_OK(digit_train_options_init_default(&opt, "compact"));
     opt.epochs = 1, opt.batch_size = 20, opt.threads = 1;
@@ -472,7 +445,7 @@ static void test_out_of_memory(void) {
     path_in(png, sizeof png, dir, "big.png");
     CHECK_OK(digit_image_save_png(png, gray, W, H));
     free(gray);
-    digit_dataset *ds = synth_dataset(256);
+    digit_dataset *ds = synth_dataset(256, 1);
     digit_set_threads(1);
     /* Warm up OpenBLAS in the parent, so that its buffers exist before any
      * limit: OpenBLAS exits the process when it cannot get its buffers,

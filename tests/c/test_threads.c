@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "helpers.h"
 #include "testfiles.h"
 #include "digit.h"
 
@@ -39,21 +40,6 @@ typedef struct result {
 
 static void fail(result *r, const char *what) {
     if (!r->failures++) snprintf(r->first, sizeof r->first, "%s: %s", what, digit_last_error());
-}
-
-static void synth(size_t n, uint8_t *images, uint8_t *labels) {
-    uint32_t x = 777;
-    for (size_t i = 0; i < n; i++) {
-        int label = (int)(i % 10);
-        labels[i] = (uint8_t)label;
-        uint8_t *img = images + i * DIGIT_IMAGE_PIXELS;
-        for (int p = 0; p < DIGIT_IMAGE_PIXELS; p++) {
-            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-            img[p] = (uint8_t)(x % 48);
-        }
-        for (int y = 3 + 2 * label; y < 9 + 2 * label && y < 28; y++)
-            for (int c = 5; c < 23; c++) img[y * 28 + c] = 250;
-    }
 }
 
 /* ---- prediction from several threads ---- */
@@ -110,7 +96,7 @@ static void test_predict_and_train(void) {
     digit_set_threads(2);
     uint8_t *images = malloc((size_t)TRAIN_IMAGES * DIGIT_IMAGE_PIXELS),
             *labels = malloc(TRAIN_IMAGES);
-    synth(TRAIN_IMAGES, images, labels);
+    synth_images(TRAIN_IMAGES, 777, images, labels);
     digit_dataset *ds = NULL;
     CHECK_OK(digit_dataset_create(images, labels, TRAIN_IMAGES, &ds));
     digit_model *shared = NULL, *a = NULL, *b = NULL;
