@@ -42,24 +42,25 @@ from typing import Any
 
 from . import _capi
 from ._args import int_arg as _int_arg
-from ._capi import (ABI_VERSION, CLASSES, IMAGE_PIXELS, IMAGE_SIDE,
+from ._capi import (ABI_MAJOR, CLASSES, IMAGE_PIXELS, IMAGE_SIDE,
                     library_path, load_library)
 from .dataset import Dataset, mnist_dir
 from .errors import (ArgumentError, ClosedError, DigitError,
                      DigitFileNotFoundError, DigitIOError,
-                     DigitIsADirectoryError, DigitMemoryError, FormatError,
+                     DigitIsADirectoryError, DigitMemoryError, FormatError, BusyError,
                      ImageError, LibraryError, TrainingCancelled)
 from .images import decode_png, load_png, preprocess, save_png
-from .model import Model, default_model_path
+from .model import Checkpoint, Model, default_model_path, read_checkpoint
 from .results import (STOP, BatchProgress, EpochProgress, Evaluation,
                       LayerInfo)
 
 __all__ = [
-    "ABI_VERSION", "IMAGE_SIDE", "IMAGE_PIXELS", "CLASSES", "STOP",
+    "ABI_MAJOR", "IMAGE_SIDE", "IMAGE_PIXELS", "CLASSES", "STOP",
     "load_library", "library_path", "version", "presets", "set_threads", "threads",
     "DigitError", "ArgumentError", "DigitIOError", "DigitFileNotFoundError",
     "DigitIsADirectoryError", "FormatError", "DigitMemoryError",
-    "TrainingCancelled", "ImageError", "LibraryError", "ClosedError",
+    "TrainingCancelled", "ImageError", "LibraryError", "ClosedError", "BusyError",
+    "Checkpoint", "read_checkpoint", "version_number",
     "Model", "Dataset", "Evaluation", "LayerInfo", "BatchProgress",
     "EpochProgress", "load_png", "decode_png", "preprocess", "save_png",
     "mnist_dir", "default_model_path",
@@ -67,21 +68,27 @@ __all__ = [
 
 
 def version() -> str:
-    """The loaded library's version, e.g. "1.0.0"."""
+    """The loaded library's version, e.g. "2.0.0"."""
     return str(_capi.library().digit_version().decode())
+
+
+def version_number() -> int:
+    """The loaded library's version as major*10000 + minor*100 + patch."""
+    return int(_capi.library().digit_version_number())
 
 
 def set_threads(threads: int) -> None:
     """How many threads inference and evaluation split a batch between
     (0, the default: one per online core). Process-wide. Training takes its
     count from ``Model.train(threads=...)``."""
-    threads = _int_arg(threads, "threads", 0, 1024)
-    _capi.optional(_capi.library(), "digit_set_threads")(threads)
+    # The library clamps to its own limit (DIGIT_MAX_THREADS).
+    threads = _int_arg(threads, "threads", 0, 2**31 - 1)
+    _capi.library().digit_set_threads(threads)
 
 
 def threads() -> int:
     """The effective number of inference threads (see set_threads)."""
-    return int(_capi.optional(_capi.library(), "digit_threads")())
+    return int(_capi.library().digit_threads())
 
 
 def presets() -> list[str]:
@@ -97,12 +104,8 @@ def presets() -> list[str]:
 
 def __getattr__(name: str) -> Any:
     # __version__ is looked up on demand, so `import digit` never fails for
-    # want of the library: the installed package's metadata (written from
-    # include/digit.h at build time), else the loaded library's own.
+    # want of the library: the version this binding mirrors (digit.h's, via
+    # the package metadata of a wheel; see _capi.binding_version).
     if name == "__version__":
-        from importlib import metadata
-        try:
-            return metadata.version("digit")
-        except metadata.PackageNotFoundError:
-            return version()
+        return _capi.binding_version()
     raise AttributeError(f"module 'digit' has no attribute {name!r}")

@@ -45,12 +45,13 @@ def int_arg(value: Any, name: str, lo: int, hi: int) -> int:
     return n
 
 
-def float_arg(value: Any, name: str) -> float:
+def number_arg(value: Any, name: str) -> float:
+    """A finite number; whether it is in range is the library's to say."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     x = float(value)
-    if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a positive finite number, not {x}")
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, not {x}")
     return x
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.metadata
 import os
+import re
 import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double,
                     c_float, c_int, c_size_t, c_uint8, c_uint32, c_uint64,
@@ -27,19 +29,23 @@ import numpy.typing as npt
 
 from .errors import (ArgumentError, DigitError, DigitFileNotFoundError,
                      DigitIOError, DigitIsADirectoryError, DigitMemoryError,
-                     FormatError, ImageError, LibraryError, TrainingCancelled)
+                     FormatError, ImageError, LibraryError, TrainingCancelled,
+                     BusyError)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# The digit.h this binding mirrors: its struct layouts belong to this ABI.
-ABI_VERSION = 1
+# digit.h's fixed sizes (the layouts below depend on them). The limits
+# (DIGIT_MAX_EPOCHS and the like) are not copied here: the library checks
+# options itself (digit_train_options_check) and its message is raised.
 IMAGE_SIDE = 28
 IMAGE_PIXELS = 784
 CLASSES = 10
 MAX_MILESTONES = 16
+MAX_ARCH_NAME = 32
 
 # digit_status
-OK, ERR_ARGUMENT, ERR_IO, ERR_FORMAT, ERR_MEMORY, ERR_CANCELLED, ERR_IMAGE = range(7)
+(OK, ERR_ARGUMENT, ERR_IO, ERR_FORMAT, ERR_MEMORY, ERR_CANCELLED, ERR_IMAGE,
+ ERR_BUSY) = range(8)
 # digit_output
 OUTPUT_PROBABILITIES, OUTPUT_LOG_PROBABILITIES = 0, 1
 
@@ -50,6 +56,7 @@ _STATUS_CLASSES: dict[int, type[DigitError]] = {
     ERR_MEMORY: DigitMemoryError,
     ERR_CANCELLED: TrainingCancelled,
     ERR_IMAGE: ImageError,
+    ERR_BUSY: BusyError,
 }
 
 
@@ -58,6 +65,7 @@ _STATUS_CLASSES: dict[int, type[DigitError]] = {
 
 class LayerInfo(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("name", c_char_p),
         ("description", c_char_p),
         ("out_channels", c_int),
@@ -69,6 +77,7 @@ class LayerInfo(Structure):
 
 class TensorInfo(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("name", c_char_p),
         ("rank", c_int),
         ("shape", c_int * 4),
@@ -79,6 +88,7 @@ class TensorInfo(Structure):
 
 class Evaluation(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("loss", c_double),
         ("accuracy", c_double),
         ("count", c_size_t),
@@ -88,6 +98,7 @@ class Evaluation(Structure):
 
 class BatchProgress(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("epoch", c_int),
         ("batch", c_int),
         ("batches_per_epoch", c_int),
@@ -99,6 +110,7 @@ class BatchProgress(Structure):
 
 class EpochProgress(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("epoch", c_int),
         ("epochs", c_int),
         ("train_loss", c_double),
@@ -131,6 +143,22 @@ class TrainOptions(Structure):
     ]
 
 
+class CheckpointInfo(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("arch", ctypes.c_char * MAX_ARCH_NAME),
+        ("epochs_done", c_int),
+        ("batches_done", c_int),
+    ]
+
+
+def sized(cls: Any) -> Any:
+    """A zeroed struct with struct_size set, as digit.h's *_init helpers do."""
+    s = cls()
+    s.struct_size = ctypes.sizeof(cls)
+    return s
+
+
 model_p = c_void_p
 dataset_p = c_void_p
 _u8_p = POINTER(c_uint8)
@@ -140,7 +168,7 @@ int_p = POINTER(c_int)
 # name: (restype, argtypes)
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_version": (c_char_p, []),
-    "digit_abi_version": (c_int, []),
+    "digit_version_number": (c_int, []),
     "digit_last_error": (c_char_p, []),
     "digit_status_name": (c_char_p, [c_int]),
     "digit_set_threads": (None, [c_int]),
@@ -152,15 +180,18 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_model_clone": (c_int, [model_p, POINTER(model_p)]),
     "digit_model_arch": (c_char_p, [model_p]),
     "digit_model_param_count": (c_size_t, [model_p]),
+    "digit_model_normalization": (None, [model_p, _f32_p, _f32_p]),
     "digit_model_layer_count": (c_size_t, [model_p]),
     "digit_model_layer": (c_int, [model_p, c_size_t, POINTER(LayerInfo)]),
     "digit_model_summary": (c_size_t, [model_p, c_char_p, c_size_t]),
     "digit_model_metadata": (c_char_p, [model_p, c_char_p]),
     "digit_model_set_metadata": (c_int, [model_p, c_char_p, c_char_p]),
+    "digit_model_remove_metadata": (c_int, [model_p, c_char_p]),
     "digit_model_metadata_key": (c_char_p, [model_p, c_size_t]),
     "digit_model_tensor_count": (c_size_t, [model_p]),
     "digit_model_tensor": (c_int, [model_p, c_size_t, POINTER(TensorInfo)]),
     "digit_model_weights": (_f32_p, [model_p]),
+    "digit_model_weights_mutable": (_f32_p, [model_p]),
     "digit_model_save": (c_int, [model_p, c_char_p]),
     "digit_model_load": (c_int, [c_char_p, POINTER(model_p)]),
     "digit_model_load_memory": (c_int, [c_void_p, c_size_t, POINTER(model_p)]),
@@ -176,6 +207,9 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_dataset_labels": (_u8_p, [dataset_p]),
     "digit_evaluate": (c_int, [model_p, dataset_p, POINTER(Evaluation)]),
     "digit_train_options_init": (c_int, [c_void_p, c_size_t, c_char_p]),
+    "digit_train_options_check": (c_int, [POINTER(TrainOptions)]),
+    "digit_checkpoint_read": (c_int, [c_char_p, POINTER(CheckpointInfo),
+                                      POINTER(TrainOptions)]),
     "digit_train": (c_int, [model_p, dataset_p, dataset_p,
                             POINTER(TrainOptions), c_char_p]),
     "digit_image_load_png": (c_int, [c_char_p, _u8_p]),
@@ -184,9 +218,35 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_image_save_png": (c_int, [c_char_p, _u8_p, c_int, c_int]),
 }
 
-# Newer than the first 1.0 headers: a library without them still loads, and
-# only the functions that need them refuse to work.
-_OPTIONAL = {"digit_set_threads", "digit_threads", "digit_default_model_file"}
+# Functions added after 2.0.0 go here (with the minor version that added
+# them): a library without them still loads, and only the calls that need
+# them refuse to work.
+_OPTIONAL: set[str] = set()
+
+
+# ---- the version this binding was made for ---------------------------------
+
+
+def binding_version() -> str:
+    """The libdigit version this package mirrors: written once, in digit.h's
+    DIGIT_VERSION_* macros, which setup.py copies into the package metadata
+    of a wheel; a checkout reads the header itself."""
+    header = Path(__file__).resolve().parent.parent.parent / "include" / "digit.h"
+    if header.is_file():
+        text = header.read_text()
+        parts = [re.search(rf"^#define DIGIT_VERSION_{k} (\d+)", text, re.M)
+                 for k in ("MAJOR", "MINOR", "PATCH")]
+        if all(parts):
+            return ".".join(m.group(1) for m in parts if m)
+    try:
+        return importlib.metadata.version("digit")
+    except importlib.metadata.PackageNotFoundError:
+        raise LibraryError("cannot tell which libdigit this binding is for: no "
+                           "include/digit.h next to it and no package metadata") from None
+
+
+# The major version: the struct layouts above are those of libdigit ABI_MAJOR.x.
+ABI_MAJOR = int(binding_version().split(".")[0])
 
 
 # ---- finding and loading the library --------------------------------------
@@ -263,14 +323,15 @@ def load_library(path: Optional[PathLike] = None) -> ctypes.CDLL:
                 break
             continue
         try:
-            abi = lib.digit_abi_version
+            number = lib.digit_version_number
         except AttributeError:
-            raise LibraryError(f"{name} is not libdigit (no digit_abi_version)") from None
-        abi.restype, abi.argtypes = c_int, []
-        got = abi()
-        if got != ABI_VERSION:
+            raise LibraryError(f"{name} is not libdigit 2 or later "
+                               "(no digit_version_number)") from None
+        number.restype, number.argtypes = c_int, []
+        got = number() // 10000
+        if got != ABI_MAJOR:
             raise LibraryError(
-                f"{name} has ABI version {got}, this binding needs {ABI_VERSION}; "
+                f"{name} is libdigit {got}.x, this binding needs {ABI_MAJOR}.x; "
                 f"use a matching libdigit")
         _bind(lib, name)
         with _lib_lock:
@@ -356,13 +417,8 @@ def f32(a: npt.NDArray[np.float32]) -> Any:
 
 
 def default_options(lib: ctypes.CDLL, arch: bytes) -> TrainOptions:
-    """The preset's digit_train_options. The library writes at most the size
-    this binding knows, and says in struct_size how much it filled (an older
-    library: less)."""
+    """The preset's digit_train_options, sized as this binding knows them (a
+    library older than the struct refuses the size with a message)."""
     o = TrainOptions()
     check(lib, lib.digit_train_options_init(ctypes.byref(o), ctypes.sizeof(o), arch))
-    if o.struct_size < ctypes.sizeof(TrainOptions):
-        raise LibraryError(f"libdigit's digit_train_options is {o.struct_size} bytes, "
-                           f"smaller than this binding's {ctypes.sizeof(TrainOptions)}")
-    o.struct_size = ctypes.sizeof(TrainOptions)
     return o

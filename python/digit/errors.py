@@ -96,6 +96,11 @@ class ImageError(DigitError, ValueError):
     """DIGIT_ERR_IMAGE: an image holds no usable digit (e.g. no ink)."""
 
 
+class BusyError(DigitError):
+    """DIGIT_ERR_BUSY: the model is being trained; a training callback may
+    read it but not modify or train it."""
+
+
 class LibraryError(OSError):
     """libdigit could not be found or loaded, or has the wrong ABI."""
 

@@ -6,6 +6,7 @@ import ctypes
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -13,15 +14,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _capi
-from ._args import (as_array, float_arg, fspath, image_batch, int_arg, text)
+from ._args import (as_array, fspath, image_batch, int_arg, number_arg, text)
 from ._capi import CLASSES, MAX_MILESTONES, PathLike
 from ._handle import Handle
 from .dataset import Dataset
-from .errors import DigitFileNotFoundError, TrainingCancelled
+from .errors import ArgumentError, DigitFileNotFoundError, TrainingCancelled
 from .images import load_png, picture
 from .results import BatchProgress, EpochProgress, Evaluation, LayerInfo
 
-__all__ = ["Model", "default_model_path"]
+__all__ = ["Model", "Checkpoint", "read_checkpoint", "default_model_path"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -51,15 +52,15 @@ def default_model_path() -> Path:
 def default_model_name() -> str:
     """DIGIT_DEFAULT_MODEL_FILE, as the loaded library spells it."""
     lib = _capi.library()
-    name = _capi.decode(_capi.optional(lib, "digit_default_model_file")())
+    name = _capi.decode(lib.digit_default_model_file())
     assert name is not None
     return name
 
 
 class _Metadata(Mapping[str, str]):
     """A model's free-form string metadata: a read-only Mapping plus item
-    assignment (keys and values are str; "format", "arch", "mean" and "std"
-    are reserved). Keys iterate in insertion order. There is no deletion."""
+    assignment and deletion (keys and values are str; "format", "arch",
+    "mean" and "std" are reserved). Keys iterate in insertion order."""
 
     def __init__(self, model: "Model"):
         self._model = model
@@ -79,7 +80,11 @@ class _Metadata(Mapping[str, str]):
             _capi.check(m._lib, m._lib.digit_model_set_metadata(h, k, v))
 
     def __delitem__(self, key: str) -> None:
-        raise TypeError("libdigit cannot delete model metadata keys")
+        if key not in self:
+            raise KeyError(key)
+        m = self._model
+        with m._use() as h:
+            _capi.check(m._lib, m._lib.digit_model_remove_metadata(h, text(key, "metadata key")))
 
     def update(self, other: Any = (), **kwargs: str) -> None:
         items = other.items() if isinstance(other, Mapping) else other
@@ -204,9 +209,18 @@ class Model(Handle):
             return int(self._lib.digit_model_param_count(h))
 
     @property
+    def normalization(self) -> tuple[float, float]:
+        """(mean, std) of the input normalisation the model applies itself:
+        (pixel/255 - mean) / std."""
+        mean, std = ctypes.c_float(), ctypes.c_float()
+        with self._use() as h:
+            self._lib.digit_model_normalization(h, ctypes.byref(mean), ctypes.byref(std))
+        return float(mean.value), float(std.value)
+
+    @property
     def layers(self) -> list[LayerInfo]:
         """The layer table: name, description, output shape, parameters."""
-        info = _capi.LayerInfo()
+        info = _capi.sized(_capi.LayerInfo)
         rows = []
         with self._use() as h:
             for i in range(self._lib.digit_model_layer_count(h)):
@@ -239,7 +253,7 @@ class Model(Handle):
     # -- weights --
 
     def _tensors(self, h: int) -> list[tuple[str, tuple[int, ...], int, int]]:
-        info = _capi.TensorInfo()
+        info = _capi.sized(_capi.TensorInfo)
         out = []
         for i in range(self._lib.digit_model_tensor_count(h)):
             _capi.check(self._lib, self._lib.digit_model_tensor(h, i, ctypes.byref(info)))
@@ -247,10 +261,19 @@ class Model(Handle):
             out.append((_capi.decode(info.name) or "", shape, int(info.offset), int(info.count)))
         return out
 
-    def _weights(self, h: int) -> npt.NDArray[np.float32]:
-        """A writable view of the C weight buffer; valid while `h` is in use."""
+    def _weights(self, h: int, writable: bool = False) -> npt.NDArray[np.float32]:
+        """A view of the C weight buffer, valid while `h` is in use: read-only,
+        or through digit_model_weights_mutable (which marks what the library
+        derived from the weights as stale)."""
         n = int(self._lib.digit_model_param_count(h))
-        return np.ctypeslib.as_array(self._lib.digit_model_weights(h), shape=(n,))
+        if not writable:
+            view = np.ctypeslib.as_array(self._lib.digit_model_weights(h), shape=(n,))
+            view.flags.writeable = False
+            return view
+        ptr = self._lib.digit_model_weights_mutable(h)
+        if not ptr:
+            _capi.raise_status(self._lib, _capi.ERR_BUSY)
+        return np.ctypeslib.as_array(ptr, shape=(n,))
 
     def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
         """The weights as {PyTorch state_dict name: float32 array copy}, e.g.
@@ -269,7 +292,7 @@ class Model(Handle):
         with self._use() as h:
             tensors = self._tensors(h)
             arrays = _checked_state(state, tensors, self.arch)
-            w = self._weights(h)
+            w = self._weights(h, writable=True)
             for name, _shape, off, count in tensors:
                 w[off:off + count] = arrays[name].reshape(-1)
 
@@ -320,7 +343,7 @@ class Model(Handle):
         """Loss, accuracy and confusion matrix on a dataset."""
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset must be a digit.Dataset, not {type(dataset).__name__}")
-        ev = _capi.Evaluation()
+        ev = _capi.sized(_capi.Evaluation)
         with self._use() as h, dataset._use() as d:
             _capi.check(self._lib, self._lib.digit_evaluate(h, d, ctypes.byref(ev)))
         confusion = np.ctypeslib.as_array(ev.confusion).astype(np.int64)
@@ -330,12 +353,7 @@ class Model(Handle):
 
     def train_options(self) -> dict[str, Any]:
         """The preset's default training options (digit_train_options_init)."""
-        o = _capi.default_options(self._lib, text(self.arch, "preset"))
-        return {
-            "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
-            "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
-            "seed": o.seed, "threads": o.threads,
-        }
+        return options_dict(_capi.default_options(self._lib, text(self.arch, "preset")))
 
     def train(self, train: Dataset, test: Optional[Dataset] = None, *,
               epochs: Optional[int] = None, batch_size: Optional[int] = None,
@@ -350,27 +368,23 @@ class Model(Handle):
         epoch run.
 
         Options left as None keep the preset's defaults (see
-        :meth:`train_options`). ``checkpoint`` is written after every epoch
-        and on cancellation; ``resume`` continues from such a file (same
-        options) to the same model bit for bit. ``test`` is evaluated after
-        every epoch.
+        :meth:`train_options`); the library checks them and its message is
+        raised as :class:`ArgumentError`. ``checkpoint`` is written after
+        every epoch and on cancellation; ``resume`` continues from such a
+        file (same options; see :func:`read_checkpoint`) to the same model
+        bit for bit. ``test`` is evaluated after every epoch.
 
         A callback returning a true value (``True`` or ``digit.STOP``) stops
         training after the current batch and raises :class:`TrainingCancelled`.
         An exception raised by a callback (KeyboardInterrupt included) also
         stops training and is re-raised here once the library has returned.
-        Either way the model keeps the weights reached so far.
+        Either way the model keeps the weights reached so far. A callback
+        may read the model (predict, evaluate, save) but not modify it:
+        that raises :class:`BusyError`.
         """
-        if not isinstance(train, Dataset):
-            raise TypeError(f"train must be a digit.Dataset, not {type(train).__name__}")
-        if test is not None and not isinstance(test, Dataset):
-            raise TypeError(f"test must be a digit.Dataset or None, not {type(test).__name__}")
-        for name, cb in (("on_batch", on_batch), ("on_epoch", on_epoch)):
-            if cb is not None and not callable(cb):
-                raise TypeError(f"{name} must be callable")
-        o = _capi.default_options(self._lib, text(self.arch, "preset"))
-        _apply_options(o, epochs=epochs, batch_size=batch_size, lr=lr, gamma=gamma,
-                       milestones=milestones, seed=seed, threads=threads)
+        _check_training_args(train, test, on_batch, on_epoch)
+        o = self._training_options(epochs=epochs, batch_size=batch_size, lr=lr, gamma=gamma,
+                                   milestones=milestones, seed=seed, threads=threads)
         ckpt = fspath(checkpoint, "checkpoint") if checkpoint is not None else None
         res = fspath(resume, "resume") if resume is not None else None
         o.checkpoint_path = ckpt
@@ -378,19 +392,66 @@ class Model(Handle):
         # The batch callback is always installed so that Ctrl-C (delivered
         # when Python code runs) stops training within a batch.
         o.on_batch, o.on_epoch, o.user = run.c_batch, run.c_epoch, None
+        status = self._run_training(train, test, o, res)
+        return run.finish(self._lib, status, res, ckpt)
+
+    def _training_options(self, **given: Any) -> _capi.TrainOptions:
+        """The preset's defaults with the options given, checked by the library."""
+        o = _capi.default_options(self._lib, text(self.arch, "preset"))
+        _apply_options(o, **given)
+        _capi.check(self._lib, self._lib.digit_train_options_check(ctypes.byref(o)))
+        return o
+
+    def _run_training(self, train: Dataset, test: Optional[Dataset],
+                      o: _capi.TrainOptions, resume: Optional[bytes]) -> int:
+        """digit_train with every handle held; returns its status."""
         with ExitStack() as stack:
             h = stack.enter_context(self._use())
             train_h = stack.enter_context(train._use())
             test_h = stack.enter_context(test._use()) if test is not None else None
-            status = self._lib.digit_train(h, train_h, test_h, ctypes.byref(o), res)
-        if run.failure:
-            raise run.failure[0]
-        try:
-            _capi.check(self._lib, status, *(p for p in (res, ckpt) if p is not None))
-        except TrainingCancelled as e:
-            e.history = run.history  # the epochs that did finish
-            raise
-        return run.history
+            return int(self._lib.digit_train(h, train_h, test_h, ctypes.byref(o), resume))
+
+
+def _check_training_args(train: Any, test: Any, on_batch: Any, on_epoch: Any) -> None:
+    if not isinstance(train, Dataset):
+        raise TypeError(f"train must be a digit.Dataset, not {type(train).__name__}")
+    if test is not None and not isinstance(test, Dataset):
+        raise TypeError(f"test must be a digit.Dataset or None, not {type(test).__name__}")
+    for name, cb in (("on_batch", on_batch), ("on_epoch", on_epoch)):
+        if cb is not None and not callable(cb):
+            raise TypeError(f"{name} must be callable")
+
+
+def options_dict(o: _capi.TrainOptions) -> dict[str, Any]:
+    """A digit_train_options as train()'s keyword arguments."""
+    return {
+        "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
+        "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
+        "seed": o.seed, "threads": o.threads,
+    }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a checkpoint written by Model.train(checkpoint=...) says about
+    its run: the architecture, how far it got, and the options it used (as
+    train()'s keyword arguments, to resume it)."""
+    arch: str
+    epochs_done: int
+    batches_done: int
+    options: dict[str, Any]
+
+
+def read_checkpoint(path: PathLike) -> Checkpoint:
+    """Reads a training checkpoint (digit_checkpoint_read). Raises
+    DigitIOError / FormatError naming the file."""
+    lib = _capi.library()
+    p = fspath(path, "path")
+    info = _capi.sized(_capi.CheckpointInfo)
+    o = _capi.default_options(lib, b"basic")
+    _capi.check(lib, lib.digit_checkpoint_read(p, ctypes.byref(info), ctypes.byref(o)), p)
+    return Checkpoint(info.arch.decode(), int(info.epochs_done), int(info.batches_done),
+                      options_dict(o))
 
 
 def _checked_state(state: Mapping[str, Any], tensors: list[tuple[str, tuple[int, ...], int, int]],
@@ -420,31 +481,35 @@ def _checked_state(state: Mapping[str, Any], tensors: list[tuple[str, tuple[int,
     return arrays
 
 
+# A C int: what the struct can hold. The ranges are the library's to check.
+_C_INT = (-2**31, 2**31 - 1)
+
+
 def _apply_options(o: _capi.TrainOptions, *, epochs: Optional[int], batch_size: Optional[int],
                    lr: Optional[float], gamma: Optional[float], milestones: Optional[list[int]],
                    seed: Optional[int], threads: Optional[int]) -> None:
-    """Checks the options given and writes them over the preset's defaults."""
+    """Writes the options given over the preset's defaults, checking only
+    that they are numbers that fit the C struct."""
     if epochs is not None:
-        o.epochs = int_arg(epochs, "epochs", 1, 100000)
+        o.epochs = int_arg(epochs, "epochs", *_C_INT)
     if batch_size is not None:
-        o.batch_size = int_arg(batch_size, "batch_size", 1, 65536)
+        o.batch_size = int_arg(batch_size, "batch_size", *_C_INT)
     if lr is not None:
-        o.learning_rate = float_arg(lr, "lr")
+        o.learning_rate = number_arg(lr, "lr")
     if gamma is not None:
-        o.gamma = float_arg(gamma, "gamma")
+        o.gamma = number_arg(gamma, "gamma")
     if milestones is not None:
-        ms = [int_arg(m, "milestone", 1, 2**31 - 1) for m in milestones]
-        if len(ms) > MAX_MILESTONES:
-            raise ValueError(f"at most {MAX_MILESTONES} milestones, not {len(ms)}")
-        if any(b <= a for a, b in zip(ms, ms[1:])):
-            raise ValueError(f"milestones must be increasing, not {ms}")
+        ms = [int_arg(m, "milestone", *_C_INT) for m in milestones]
+        if len(ms) > MAX_MILESTONES:  # the struct's capacity
+            raise ArgumentError(f"at most {MAX_MILESTONES} milestones, not {len(ms)}",
+                                _capi.ERR_ARGUMENT)
         for i in range(MAX_MILESTONES):
             o.milestones[i] = ms[i] if i < len(ms) else 0
         o.milestone_count = len(ms)
     if seed is not None:
         o.seed = int_arg(seed, "seed", 0, 2**64 - 1)
     if threads is not None:
-        o.threads = int_arg(threads, "threads", 0, 1024)
+        o.threads = int_arg(threads, "threads", *_C_INT)
 
 
 class _TrainingRun:
@@ -483,3 +548,15 @@ class _TrainingRun:
                                  c.test_accuracy, c.seconds, c.learning_rate)
         self.history.append(progress)
         return self._call(self.on_epoch, progress)
+
+    def finish(self, lib: Any, status: int, *paths: Optional[bytes]) -> list[EpochProgress]:
+        """What train() returns or raises once digit_train has returned: a
+        callback's own exception first, then the library's status."""
+        if self.failure:
+            raise self.failure[0]
+        try:
+            _capi.check(lib, status, *(p for p in paths if p is not None))
+        except TrainingCancelled as e:
+            e.history = self.history  # the epochs that did finish
+            raise
+        return self.history

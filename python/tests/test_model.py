@@ -149,8 +149,13 @@ def test_metadata(tmp_path):
             md["n"] = 3
         with pytest.raises(digit.ArgumentError, match="empty"):
             md[""] = "x"
-        with pytest.raises(TypeError):
-            del md["a"]
+        md["gone"] = "soon"
+        del md["gone"]
+        assert "gone" not in md
+        with pytest.raises(KeyError):
+            del md["gone"]
+        with pytest.raises(KeyError):  # reserved keys are not metadata entries
+            del md["arch"]
         path = tmp_path / "m.safetensors"
         m.save(path)
         with m.clone() as c:
@@ -215,3 +220,16 @@ def test_garbage_collection_frees_handles():
     for _ in range(50):
         digit.Model("basic")
     gc.collect()
+
+
+def test_normalization_and_read_only_weights():
+    with digit.Model("basic") as m:
+        mean, std = m.normalization
+        assert abs(mean - 0.1307) < 1e-6 and abs(std - 0.3081) < 1e-6
+        state = m.state_dict()
+        state["fc2.bias"][:] = 5.0  # a copy: the model is unchanged
+        assert not (m.state_dict()["fc2.bias"] == 5.0).any()
+        m.load_state_dict(state)  # through the mutable accessor
+        assert (m.state_dict()["fc2.bias"] == 5.0).all()
+    with digit.Model("compact") as m:
+        assert m.normalization == (0.0, 1.0)

@@ -148,8 +148,47 @@ def test_checkpoint_resume_is_bit_identical(small, tmp_path):
         m.train(small, resume=tmp_path / "missing.ckpt", **opts)
 
 
+def test_read_checkpoint(small, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    with digit.Model("compact", seed=1) as m:
+        with pytest.raises(digit.TrainingCancelled):
+            m.train(small, checkpoint=ckpt, epochs=2, batch_size=64, seed=7, threads=1,
+                    on_batch=lambda p: p.epoch == 2 and p.batch == 3)
+    c = digit.read_checkpoint(ckpt)
+    assert (c.arch, c.epochs_done, c.batches_done) == ("compact", 1, 3)
+    assert c.options["seed"] == 7 and c.options["batch_size"] == 64 and c.options["epochs"] == 2
+    with digit.Model(c.arch, seed=1) as resumed:  # its options resume the run
+        assert [e.epoch for e in resumed.train(small, resume=ckpt, **c.options)] == [2]
+    with pytest.raises(digit.FormatError, match="not a libdigit checkpoint") as e:
+        with digit.Model("compact") as plain:
+            plain.save(tmp_path / "plain.safetensors")
+        digit.read_checkpoint(tmp_path / "plain.safetensors")
+    assert "plain.safetensors" in str(e.value)
+
+
+def test_callbacks_may_read_but_not_modify_the_model(small, test_images):
+    seen = []
+    with digit.Model("compact") as m:
+        def on_batch(p):
+            if p.batch == 1:
+                seen.append(m.classify(test_images[:2]).shape)  # reading is fine
+                with pytest.raises(digit.BusyError, match="being trained"):
+                    m.metadata["x"] = "y"
+                with pytest.raises(digit.BusyError):
+                    m.load_state_dict(m.state_dict())
+                with pytest.raises(digit.BusyError, match="already being trained"):
+                    m.train(small, epochs=1)
+            return p.batch == 2
+        with pytest.raises(digit.TrainingCancelled):
+            m.train(small, epochs=1, on_batch=on_batch)
+    assert seen == [(2,)]
+
+
+# Range errors come from the library (digit_train_options_check), whose
+# message names the option; type errors from Python.
 @pytest.mark.parametrize("kwargs, exc", [
     (dict(epochs=0), ValueError),
+    (dict(epochs=100001), ValueError),
     (dict(epochs=1.5), TypeError),
     (dict(batch_size=0), ValueError),
     (dict(batch_size=True), TypeError),
@@ -165,8 +204,11 @@ def test_checkpoint_resume_is_bit_identical(small, tmp_path):
 ])
 def test_bad_options(small, kwargs, exc):
     with digit.Model("compact") as m:
-        with pytest.raises(exc):
+        with pytest.raises(exc) as e:
             m.train(small, **kwargs)
+    if isinstance(e.value, digit.ArgumentError):
+        name = next(iter(kwargs)).replace("_", " ").replace("lr", "learning rate")
+        assert name.split()[0] in str(e.value), str(e.value)
 
 
 def test_bad_datasets():
