@@ -97,12 +97,16 @@ def presets() -> list[str]:
 
 def __getattr__(name: str) -> Any:
     # __version__ is looked up on demand, so `import digit` never fails for
-    # want of the library: the installed package's metadata (written from
-    # include/digit.h at build time), else the loaded library's own.
+    # want of the library. An installed package (one with its bundled
+    # library) answers from its metadata, written from include/digit.h when
+    # the wheel was built; in a checkout, where build metadata may be stale,
+    # the loaded library answers.
     if name == "__version__":
-        from importlib import metadata
-        try:
-            return metadata.version("digit")
-        except metadata.PackageNotFoundError:
-            return version()
+        if _capi.bundled_library() is not None:
+            from importlib import metadata
+            try:
+                return metadata.version("digit")
+            except metadata.PackageNotFoundError:
+                pass
+        return version()
     raise AttributeError(f"module 'digit' has no attribute {name!r}")
