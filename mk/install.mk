@@ -17,8 +17,11 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/libdigit
 CMAKEDIR ?= $(LIBDIR)/cmake/digit
 # A build folder of its own: the static-stdlib flags would otherwise make
-# SwiftPM rebuild .build/release, which the demo uses, on every switch.
-SWIFT_INSTALL_BUILD ?= .build-install
+# SwiftPM rebuild .build/release, which the demo uses, on every switch. It
+# lives inside .build because SwiftPM 6.3 fails the second build in a
+# scratch folder elsewhere under the package root ("unknown build
+# description"; the CDigit target's path is the root itself).
+SWIFT_INSTALL_BUILD ?= .build/install
 SWIFT_INSTALL_FLAGS ?= -c release --static-swift-stdlib
 DIGITC_RELEASE := $(SWIFT_INSTALL_BUILD)/release/digitc
 

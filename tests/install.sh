@@ -7,7 +7,8 @@
 #      script (verifying the MNIST folder), also through a symlink, and
 #      needs no Swift toolchain libraries;
 #   3. the CMake example configures against the moved prefix with
-#      find_package(digit) and runs; pkg-config's flags point into it too;
+#      find_package(digit) and runs, linked to the shared and to the static
+#      library; pkg-config's flags point into the prefix too;
 #   4. an unusable prefix fails before anything is written;
 #   5. make uninstall leaves the moved prefix empty.
 # Environment: DIGIT_DATA (a folder holding MNIST).
@@ -53,6 +54,12 @@ cmake --build "$work/cmake" >"$work/build.log" 2>&1 || { cat "$work/build.log" >
 out=$(run "$work/cmake/classify_digit" "$prefix/share/libdigit/digit-basic.safetensors" seven.png) \
   || fail "CMake example"
 [[ $out == "seven.png: 7 "* ]] || fail "CMake example printed: $out"
+cmake -S "$repo/examples/cmake" -B "$work/cmake-static" -DCMAKE_PREFIX_PATH="$prefix" -DDIGIT_LINK_STATIC=ON \
+  >"$work/cmake-static.log" 2>&1 && cmake --build "$work/cmake-static" >>"$work/cmake-static.log" 2>&1 \
+  || { cat "$work/cmake-static.log" >&2; fail "CMake example, static"; }
+if ldd "$work/cmake-static/classify_digit" | grep -q libdigit; then fail "the static build links libdigit.so"; fi
+run "$work/cmake-static/classify_digit" "$prefix/share/libdigit/digit-basic.safetensors" seven.png >/dev/null \
+  || fail "CMake example, static"
 
 step "pkg-config against the moved prefix"
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs digit)

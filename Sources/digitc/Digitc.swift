@@ -9,8 +9,10 @@ struct Digitc: ParsableCommand {
         commandName: "digitc",
         abstract: "Train, evaluate and run MNIST digit classifiers (libdigit \(Digit.version)).",
         discussion: """
-            Data comes from --data DIR, else $DIGIT_DATA, else the fetch script's
-            default ($XDG_CACHE_HOME/libdigit/mnist or ~/.cache/libdigit/mnist).
+            Data comes from --data DIR, else $DIGIT_DATA, both read as they are
+            (--fetch downloads missing files into them), else the per-user cache
+            ($XDG_CACHE_HOME/libdigit/mnist or ~/.cache/libdigit/mnist), fetched
+            into when it lacks files.
             The model comes from --model FILE, else $DIGIT_MODEL, else the shipped
             \(Locations.defaultModelName): <prefix>/share/libdigit/ of an installed
             digitc, else models/ of the source tree it was built from.

@@ -9,7 +9,6 @@ Model files are plain safetensors files, so a model trained by the Swift CLI
 
 import argparse
 import sys
-from pathlib import Path
 
 import digit
 

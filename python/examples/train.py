@@ -13,7 +13,6 @@ Ctrl-C stops training cleanly after the current batch.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import digit
 

@@ -1,6 +1,5 @@
 """The example programs run as a user runs them."""
 
-import os
 import subprocess
 import sys
 
