@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 //
 // The Swift face of libdigit: the C library (csrc/, include/digit.h) built as
-// the `CDigit` target, the idiomatic `Digit` module over it, and the `digitc`
-// command-line tool. The same csrc/ is also built by the Makefile for C users.
+// the `CDigit` target, the idiomatic `Digit` module over it, the `digitc`
+// command-line tool and the `DigitJSON` records it prints. The same csrc/ is
+// also built by the Makefile for C users.
 import PackageDescription
 
 let package = Package(
@@ -38,16 +39,24 @@ let package = Package(
             name: "Digit",
             dependencies: ["CDigit"]
         ),
+        // The JSON records of `digitc classify/evaluate/info --json` and of
+        // the server's API: one schema of plain Codable values, and the only
+        // place that turns the Digit module's types into them.
+        .target(
+            name: "DigitJSON",
+            dependencies: ["Digit"]
+        ),
         .executableTarget(
             name: "digitc",
             dependencies: [
                 "Digit",
+                "DigitJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "DigitTests",
-            dependencies: ["Digit"]
+            dependencies: ["Digit", "DigitJSON"]
         ),
     ]
 )
