@@ -1,9 +1,11 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 //
 // The Swift face of libdigit: the C library (csrc/, include/digit.h) built as
 // the `CDigit` target, the idiomatic `Digit` module over it, the `digitc`
-// command-line tool and the `DigitJSON` records it prints. The same csrc/ is
-// also built by the Makefile for C users.
+// command-line tool, the `DigitJSON` records both tools print, and the
+// `digitc-serve` HTTP server. The server is its own executable so that
+// `digitc` itself links no networking code; `digitc serve` runs it. The same
+// csrc/ is also built by the Makefile for C users.
 import PackageDescription
 
 let package = Package(
@@ -12,9 +14,14 @@ let package = Package(
     products: [
         .library(name: "Digit", targets: ["Digit"]),
         .executable(name: "digitc", targets: ["digitc"]),
+        .executable(name: "digitc-serve", targets: ["digitc-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // No traits: the server needs neither swift-configuration nor the
+        // full Foundation, and leaving them out shortens a cold build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The C library itself. The public header lives in include/ at the
@@ -52,6 +59,17 @@ let package = Package(
                 "Digit",
                 "DigitJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "digitc-serve",
+            dependencies: [
+                "Digit",
+                "CDigit",  // digit_set_threads, until the Digit module wraps it
+                "DigitJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),  // the inference thread pool
             ]
         ),
         .testTarget(
