@@ -29,6 +29,9 @@ enum WebAssets {
         <input type="file" id="file" accept="image/png,image/jpeg" tabindex="-1" aria-hidden="true" hidden>
       </div>
       <p id="status" role="status"></p>
+      <h3 id="seen-title">What the model saw</h3>
+      <canvas id="seen" class="seen" width="28" height="28" role="img"
+              aria-label="The 28 by 28 pixel image the model read; empty until something is drawn"></canvas>
     </section>
     <section class="result" aria-labelledby="result-title">
       <h2 id="result-title">Prediction</h2>
@@ -38,9 +41,6 @@ enum WebAssets {
       </p>
       <h3 id="bars-title">Probability of each digit</h3>
       <ol id="bars" class="bars" aria-labelledby="bars-title"></ol>
-      <h3 id="seen-title">What the model saw</h3>
-      <canvas id="seen" class="seen" width="28" height="28" role="img"
-              aria-label="The 28 by 28 pixel image the model read; empty until something is drawn"></canvas>
     </section>
   </div>
   <p class="footer">Served by digitc-serve. API: <a href="/openapi.json">/openapi.json</a>.</p>
@@ -288,7 +288,7 @@ body { margin: 0; padding: 1rem; line-height: 1.4; }
 main { max-width: 46rem; margin: 0 auto; }
 h1 { margin: 0 0 .25rem; font-size: 1.6rem; }
 h2 { margin: 0; font-size: 1.1rem; }
-h3 { margin: 1rem 0 .4rem; font-size: .95rem; color: var(--muted); }
+h3 { margin: .8rem 0 .4rem; font-size: .95rem; color: var(--muted); }
 #help { margin-top: 0; color: var(--muted); }
 .layout { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 /* The canvas keeps its 280x280 drawing buffer; CSS scales it on small screens. */
@@ -307,8 +307,8 @@ button:hover { background: #ddd; }
 .confidence { color: var(--muted); }
 .bars { list-style: none; padding: 0; margin: 0; }
 .bars li { display: grid; grid-template-columns: 1.2rem 1fr 3.6rem; gap: .5rem; align-items: center; height: 1.3rem; }
-.bars .track { background: #8883; height: .8rem; border-radius: 3px; overflow: hidden; }
-.bars .fill { background: var(--ink); height: 100%; width: 0; transition: width .15s; }
+.bars .track { display: block; background: #8883; height: .8rem; border-radius: 3px; overflow: hidden; }
+.bars .fill { display: block; background: var(--ink); height: 100%; width: 0; transition: width .15s; }
 .bars li.best .fill { background: #2e7d32; }
 .bars .value { text-align: right; font-variant-numeric: tabular-nums; font-size: .85rem; }
 .seen { width: 112px; height: 112px; image-rendering: pixelated; background: #000; border: 1px solid #888; }
