@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what libdigit needs and a fresh Debian machine may lack: the
-# native libraries (OpenBLAS, libpng, zlib, pkg-config) and the Python
-# packages the binding's tests use. Installs only what is missing.
+# native libraries (OpenBLAS, libpng, zlib, pkg-config), Chromium and its
+# WebDriver for the server's browser test, and the Python packages the
+# tests use. Installs only what is missing.
 set -euo pipefail
 
 need=()
-for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config; do
+for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -23,4 +24,22 @@ python3 -c 'import safetensors' 2>/dev/null || py+=(safetensors)
 if ((${#py[@]})); then
   echo "setup: installing Python packages ${py[*]}" >&2
   python3 -m pip install -q "${py[@]}"
+fi
+
+# The server tests' packages: one list, in tests/server/requirements.txt
+# (distribution names, which is what importlib.metadata looks up).
+missing=$(python3 - tests/server/requirements.txt <<'PY'
+import importlib.metadata, sys
+for line in open(sys.argv[1]):
+    name = line.split("#")[0].strip()
+    if name:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            print(name)
+PY
+)
+if [ -n "$missing" ]; then
+  echo "setup: installing the server tests' Python packages:" $missing >&2
+  python3 -m pip install -q --disable-pip-version-check -r tests/server/requirements.txt
 fi

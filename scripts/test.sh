@@ -2,8 +2,9 @@
 # Runs every test: C (unit, gradient checks, end-to-end training, the
 # installed example, fuzz regressions; again under ASan/UBSan/LSan and
 # TSan), Swift (Digit module and digitc end to end, crash-safe training,
-# digitc on the fuzz corpora) and Python (ctypes binding). Installs what is
-# missing and fetches MNIST first.
+# digitc on the fuzz corpora), Python (ctypes binding) and the HTTP server
+# (its API against docs/openapi.json, its page in headless Chromium).
+# Installs what is missing and fetches MNIST first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,6 @@ bash tests/cli_corpus.sh
 
 echo "== Python binding"
 python3 -m pytest -q python/tests
+
+echo "== digitc-serve: HTTP API and the page in headless Chromium"
+python3 -m pytest -q tests/server
