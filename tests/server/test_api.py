@@ -2,6 +2,7 @@
 errors included, is validated against docs/openapi.json."""
 import base64
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -256,24 +257,23 @@ def test_graceful_shutdown_finishes_requests_in_flight(check, mnist_test):
     images, labels = mnist_test
     s = Server("--threads", "1")
     heavy = encode(images[0], side=HEAVY_SIDE)
-    box = {}
 
     def request(i):
-        if i == 0:  # the signaller: waits until the others are in
-            time.sleep(0.3)
-            s.process.send_signal(15)
+        if i == 0:  # the signaller: waits until the others are in (each takes ~0.3 s, one at a time)
+            time.sleep(0.5)
+            s.process.send_signal(signal.SIGTERM)
             return None
         return s.post("/v1/classify", data=heavy, headers={"Content-Type": "image/png"})
 
     results = concurrently(5, request)
     code = s.process.wait(30)
-    box["stdout"] = s.process.stdout.read()
+    stdout = s.process.stdout.read()
     assert code == 0
     for r in results[1:]:
         assert not isinstance(r, Exception), r
         check(r)
         assert r.status_code == 200 and r.json()["digit"] == labels[0]
-    assert "stopped" in box["stdout"]
+    assert "stopped" in stdout
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", s.port), timeout=2)
     s.stop()
