@@ -14,6 +14,7 @@ from selenium.webdriver.common.actions.pointer_input import PointerInput
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import encode
 from strokes import strokes
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -100,3 +101,18 @@ def test_keyboard_and_clear(server, browser):
     canvas.send_keys("\ue00c")  # Escape clears
     state = browser.execute_script("return document.getElementById('answer').dataset.digit")
     assert state == "" and browser.find_element(By.ID, "digit").text == "–"
+
+
+def test_photo_from_the_file_picker(server, browser, mnist_test, tmp_path):
+    images, labels = mnist_test
+    index = int((labels == 2).argmax())
+    photo = tmp_path / "two.png"
+    photo.write_bytes(encode(images[index], side=300))
+    direct = server.post("/v1/classify", data=photo.read_bytes(), headers={"Content-Type": "image/png"}).json()
+    browser.get(server.url + "/")
+    # The picker opens from the "Choose a photo" button; WebDriver hands the
+    # file to the (hidden) input directly, as the dialog would.
+    picker = browser.find_element(By.ID, "file")
+    browser.execute_script("arguments[0].hidden = false;", picker)
+    picker.send_keys(str(photo))
+    assert prediction(browser) == direct["digit"] == 2  # the page shows the server's answer
