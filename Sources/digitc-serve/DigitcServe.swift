@@ -48,7 +48,7 @@ struct DigitcServe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Library threads for inference, shared by all requests (default: one per core).", valueName: "n"))
     var threads: Int?
 
-    @Option(help: ArgumentHelp("Largest request body in bytes.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Largest request body in bytes; the library's image limits (64 MiB, 8192 px a side, 16 Mpx) apply too.", valueName: "bytes"))
     var maxBody = 8 << 20
 
     @Option(help: ArgumentHelp("Requests that may wait for an inference slot; more get 503.", valueName: "n"))
@@ -77,7 +77,7 @@ struct DigitcServe: AsyncParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Recognizer.setLibraryThreads(threadCount)
         let gate = InferenceGate(capacity: threadCount, queueLimit: queue)
-        let reader = RequestReader(maxBody: min(maxBody, Recognizer.maxEncodedBytes * 2), timeout: .milliseconds(Int64(timeout * 1000)))
+        let reader = RequestReader(maxBody: maxBody, timeout: .milliseconds(Int64(timeout * 1000)))
         let router = Routes.router(api: ClassifierAPI(recognizer: recognizer, gate: gate, reader: reader), maxBody: reader.maxBody)
 
         var logger = Logger(label: "digitc-serve")

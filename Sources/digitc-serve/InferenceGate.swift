@@ -43,9 +43,6 @@ final class InferenceGate: Sendable {
         pool.start()
     }
 
-    /// Jobs waiting for permits now.
-    var queued: Int { state.withLock { $0.waiters.count } }
-
     /// Runs `body` on the pool once `weight` permits are free.
     func run<T: Sendable>(weight: Int, deadline: ContinuousClock.Instant,
                           _ body: @escaping @Sendable () throws -> T) async throws -> T {

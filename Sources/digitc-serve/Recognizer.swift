@@ -59,10 +59,6 @@ struct Recognizer: Sendable {
                              minConfidence: minConfidence, warnings: seen.warnings)
     }
 
-    /// The library's own limit on an encoded image (PNG files over it are
-    /// refused before decoding).
-    static let maxEncodedBytes = 64 << 20
-
     /// Threads the library uses for a batch of `count` images with `n`
     /// threads configured: it gives each thread at least 8 images.
     static func threadsUsed(forBatchOf count: Int, configured n: Int) -> Int {
