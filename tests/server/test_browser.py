@@ -72,10 +72,11 @@ def test_drawn_digits_are_recognised(server, browser, mnist_test):
     canvas = browser.find_element(By.ID, "pad")
     assert canvas.get_attribute("aria-label") and browser.find_element(By.ID, "clear").tag_name == "button"
     results = []
-    # The first test image of each digit, drawn alternately with a mouse and a pen.
-    for i, digit in enumerate(range(10)):
+    # The first test image of each digit, drawn in turn with a mouse, a pen and a finger.
+    kinds = [interaction.POINTER_MOUSE, interaction.POINTER_PEN, interaction.POINTER_TOUCH]
+    for digit in range(10):
         index = int((labels == digit).argmax())
-        kind = interaction.POINTER_MOUSE if i % 2 == 0 else interaction.POINTER_PEN
+        kind = kinds[digit % 3]
         browser.find_element(By.ID, "clear").click()
         draw(browser, canvas, strokes(images[index]), kind)
         got = prediction(browser)
