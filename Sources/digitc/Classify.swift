@@ -69,8 +69,11 @@ struct Classify: ParsableCommand {
         var report = Report(command: self)
         var nextInput = 0, nextPrediction = 0
         for item in collected {
-            guard case .success(let input) = item else {
-                if case .failure(let failure) = item { report.fail(failure.name, InputFailure.self, failure.message) }
+            let input: Input
+            switch item {
+            case .success(let value): input = value
+            case .failure(let record):
+                report.fail(record.file ?? "", record)
                 continue
             }
             defer { nextInput += 1 }
@@ -129,10 +132,6 @@ struct Report {
         let message = Classify.describe(error, file: name)
         Console.error(message)
         if json { Console.out(Self.line(ErrorRecord(file: name, error: error))) }
-    }
-
-    mutating func fail(_ name: String, _: InputFailure.Type, _ message: String) {
-        fail(name, ErrorRecord(file: name, kind: name == Input.standardInputName ? .io : .format, message: message))
     }
 
     mutating func save(_ seen: Recognizer.Seen, of name: String, to url: URL) {

@@ -1,3 +1,4 @@
+import DigitJSON
 import Foundation
 
 /// One thing to classify, as named on the command line.
@@ -48,9 +49,9 @@ struct InputCollector {
     let note: (String) -> Void
 
     /// The inputs, and the failures found while collecting (an empty
-    /// standard input, a directory without images), each with its position.
-    func collect(_ arguments: [String]) -> [Result<Input, InputFailure>] {
-        arguments.flatMap { argument -> [Result<Input, InputFailure>] in
+    /// standard input, a directory without images), each in its place.
+    func collect(_ arguments: [String]) -> [Result<Input, ErrorRecord>] {
+        arguments.flatMap { argument -> [Result<Input, ErrorRecord>] in
             if argument == "-" { return [readStandardInput()] }
             let url = URL(fileURLWithPath: Locations.expandingTilde(argument))
             var isDirectory: ObjCBool = false
@@ -61,19 +62,20 @@ struct InputCollector {
         }
     }
 
-    private func readStandardInput() -> Result<Input, InputFailure> {
+    private func readStandardInput() -> Result<Input, ErrorRecord> {
+        let name = Input.standardInputName
         let data = FileHandle.standardInput.readDataToEndOfFile()
         guard !data.isEmpty else {
-            return .failure(InputFailure(name: Input.standardInputName, message: "\(Input.standardInputName): empty input, no image"))
+            return .failure(ErrorRecord(file: name, kind: .io, message: "\(name): empty input, no image"))
         }
         return .success(Input(name: Input.standardInputName, source: .bytes(data)))
     }
 
     /// Every PNG or JPEG under `directory`, recursively, sorted by path.
-    private func scan(directory: URL, named argument: String) -> [Result<Input, InputFailure>] {
+    private func scan(directory: URL, named argument: String) -> [Result<Input, ErrorRecord>] {
         let prefix = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
         let files = Self.regularFiles(under: directory)
-        var inputs: [Result<Input, InputFailure>] = []
+        var inputs: [Result<Input, ErrorRecord>] = []
         for relative in files {
             let name = prefix + "/" + relative.joined(separator: "/")
             let url = relative.reduce(directory) { $0.appendingPathComponent($1) }
@@ -84,7 +86,8 @@ struct InputCollector {
             inputs.append(.success(Input(name: name, source: .file(url))))
         }
         if inputs.isEmpty {
-            inputs.append(.failure(InputFailure(name: argument, message: "\(argument): no PNG or JPEG images in this directory")))
+            inputs.append(.failure(ErrorRecord(file: argument, kind: .format,
+                                               message: "\(argument): no PNG or JPEG images in this directory")))
         }
         return inputs
     }
@@ -104,10 +107,4 @@ struct InputCollector {
         }
         return found.sorted { $0.lexicographicallyPrecedes($1) }
     }
-}
-
-/// An argument that yields no input to classify.
-struct InputFailure: Error {
-    let name: String
-    let message: String
 }
