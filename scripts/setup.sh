@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what libdigit needs and a fresh Debian machine may lack: the
 # native libraries and tools (OpenBLAS, libpng, zlib, pkg-config, CMake,
-# python3-venv) through apt, and the Python packages the binding, its tests
+# python3-venv, Chromium and its WebDriver for the server's browser test)
+# through apt, and the Python packages the binding, its tests
 # and its type check use into a virtual environment, build/venv (see
 # scripts/venv.sh), never into the system interpreter. Installs only what
 # is missing. Torch is optional: its tests skip without it.
@@ -18,7 +19,7 @@ apt_install() {
 }
 
 need=()
-for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config cmake; do
+for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config cmake chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 # Debian's python3 has venv only with python3-venv (ensurepip); another
@@ -38,4 +39,40 @@ if ((${#py[@]})); then
   pkgs=("${py[@]/#PIL/pillow}")
   echo "setup: installing Python packages ${pkgs[*]} into $DIGIT_VENV" >&2
   "$PY" -m pip install -q --disable-pip-version-check "${pkgs[@]}"
+fi
+
+# The server tests' packages: one list, in tests/server/requirements.txt
+# (distribution names, which is what importlib.metadata looks up).
+missing=$(python3 - tests/server/requirements.txt <<'PY'
+import importlib.metadata, sys
+for line in open(sys.argv[1]):
+    name = line.split("#")[0].strip()
+    if name:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            print(name)
+PY
+)
+if [ -n "$missing" ]; then
+  echo "setup: installing the server tests' Python packages:" $missing >&2
+  python3 -m pip install -q --disable-pip-version-check -r tests/server/requirements.txt
+fi
+
+# The server tests' packages: one list, in tests/server/requirements.txt
+# (distribution names, which is what importlib.metadata looks up).
+missing=$("$PY" - tests/server/requirements.txt <<'PY'
+import importlib.metadata, sys
+for line in open(sys.argv[1]):
+    name = line.split("#")[0].strip()
+    if name:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            print(name)
+PY
+)
+if [ -n "$missing" ]; then
+  echo "setup: installing the server tests' Python packages:" $missing "into $DIGIT_VENV" >&2
+  "$PY" -m pip install -q --disable-pip-version-check -r tests/server/requirements.txt
 fi

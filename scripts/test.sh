@@ -3,8 +3,9 @@
 # installed example, fuzz regressions; again under ASan/UBSan/LSan and
 # TSan), Swift (Digit module and digitc end to end, crash-safe training,
 # digitc on the fuzz corpora), an installed copy used from outside the
-# checkout (tests/install.sh: digitc, pkg-config, CMake) and Python (the
-# package, its wheel, mypy). Installs what is missing and fetches MNIST
+# checkout (tests/install.sh: digitc, pkg-config, CMake), Python (the
+# package, its wheel, mypy) and the HTTP server (its API against
+# docs/openapi.json, its page in headless Chromium). Installs what is missing and fetches MNIST
 # first. Python runs in build/venv (scripts/venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,3 +39,6 @@ bash tests/install.sh
 echo "== Python package"
 "$PY" -m pytest -q python/tests
 (cd python && "$PY" -m mypy)
+
+echo "== digitc-serve: HTTP API and the page in headless Chromium"
+"$PY" -m pytest -q tests/server

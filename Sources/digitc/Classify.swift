@@ -1,28 +1,35 @@
 import ArgumentParser
-import Digit
+import DigitJSON
 import Dispatch
 import Foundation
 import Synchronization
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recognise the digit in PNG images.",
+        abstract: "Recognise the digit in images.",
         discussion: """
             Each image is made gray, its ink made bright, cropped to the ink,
             scaled to 20 pixels and centred in 28x28 the MNIST way, then classified.
-            Prints one line per file, e.g. "digit.png: 7 (99.8%)". A file that
-            cannot be used (missing, not a PNG, no ink) is reported on standard
-            error; the others are still classified, and the exit status is 2.
+            Prints one line per image, e.g. "digit.png: 7 (99.8%)".
+
+            A directory stands for every image inside it, recursively, in sorted
+            order; files are chosen by content (PNG or JPEG), so others such as
+            .DS_Store are skipped with a note. "-" reads one image from standard
+            input. An input that cannot be used (missing, not an image, no ink) is
+            reported on standard error (with --json, also as an error object); the
+            others are still classified, and the exit status is 2.
 
             Examples:
               digitc classify digit.png
-              digitc classify --top 3 scans/*.png
+              digitc classify --top 3 scans/                       # every image under scans/
+              cat digit.png | digitc classify -
               digitc classify --json digit.png
+              digitc classify --min-confidence 0.9 scans/          # "unsure" under 90%
               digitc classify --show-input seen.png digit.png     # the 28x28 input the model saw
-              digitc classify --show-input inputs/ a.png b.png    # inputs/a.input.png, inputs/b.input.png
+              digitc classify --show-input inputs/ a/1.png b/1.png # inputs/a/1.input.png, inputs/b/1.input.png
             """)
 
-    @Argument(help: ArgumentHelp("PNG files to classify.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Images (PNG), directories of images, or - for standard input.", valueName: "file"))
     var files: [String]
 
     @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
@@ -31,133 +38,178 @@ struct Classify: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("List the K most likely digits with their probabilities.", valueName: "k"))
     var top: Int?
 
-    @Flag(help: "Print one JSON object per line instead of text.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Answer \"unsure\" when the best probability is under P (0...1).", valueName: "p"))
+    var minConfidence: Double?
+
+    @Flag(help: "Print one JSON object per input (JSON Lines) instead of text; failed inputs become error objects.")
     var json = false
 
-    @Option(help: ArgumentHelp("Write the preprocessed 28x28 input as PNG: to this file for one input, into this directory (as <name>.input.png) for several.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write the preprocessed 28x28 input as PNG: to this file for one input, into this directory (as <path>.input.png) for several.", valueName: "path"))
     var showInput: String?
 
     func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one PNG file to classify") }
+        if files.isEmpty { throw ValidationError("give at least one image, directory or - to classify") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
         if let top, !(1...10).contains(top) { throw ValidationError("--top must be 1...10, not \(top)") }
+        if let p = minConfidence, !(0...1).contains(p) { throw ValidationError("--min-confidence must be 0...1, not \(p)") }
         if let showInput, showInput.isEmpty { throw ValidationError("--show-input needs a path") }
     }
 
+    /// How many candidates a JSON record lists without --top.
+    static let defaultTop = 3
+
     func run() throws {
-        let model = try Model(contentsOf: Locations.model(model))
+        let recognizer = try Recognizer(modelAt: Locations.model(model))
+        let collected = InputCollector(note: Console.note).collect(files)
+        let inputs = collected.compactMap { try? $0.get() }
+        let seen = Self.preprocess(inputs)
+        let predictions = try recognizer.predict(seen.compactMap { try? $0.get() })
 
-        // Decode and preprocess in parallel, then classify in one batch.
-        let results = Mutex([Result<Image, Error>?](repeating: nil, count: files.count))
-        let paths = files
-        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            let result = Result { try Image(contentsOf: URL(fileURLWithPath: paths[i])) }
-            results.withLock { $0[i] = result }
-        }
-        let decoded = results.withLock { $0.map { $0! } }
-        let images = decoded.compactMap { try? $0.get() }
-        var predictions = try model.predict(images)[...]
-
-        var failed = false
-        let inputTarget = try showInput.map { try InputTarget($0, fileCount: files.count) }
-        for (file, result) in zip(files, decoded) {
-            let image: Image
-            switch result {
-            case .success(let value):
-                image = value
-            case .failure(let error):
-                failed = true
-                Console.error(Self.describe(error, file: file))
+        let targets = try showInput.map { try InputTarget($0, inputs: inputs) }
+        var report = Report(command: self)
+        var nextInput = 0, nextPrediction = 0
+        for item in collected {
+            let input: Input
+            switch item {
+            case .success(let value): input = value
+            case .failure(let record):
+                report.fail(record.file ?? "", record)
                 continue
             }
-            let prediction = predictions.removeFirst()
-            Console.out(json ? jsonLine(file: file, prediction) : textLine(file: file, prediction))
-            if let inputTarget {
-                let url = inputTarget.url(for: file)
-                do {
-                    try image.savePNG(to: url)
-                } catch {
-                    failed = true
-                    Console.error("cannot write the input of \(file): \(error)")
-                }
+            defer { nextInput += 1 }
+            switch seen[nextInput] {
+            case .failure(let error):
+                report.fail(input.name, error)
+            case .success(let value):
+                let prediction = predictions[nextPrediction]
+                nextPrediction += 1
+                report.show(Recognizer.record(input.name, value, prediction, top: top ?? Self.defaultTop,
+                                              minConfidence: minConfidence.map(Float.init)))
+                if let url = targets?.url(at: nextInput) { report.save(value, of: input.name, to: url) }
             }
         }
-        if failed { throw ExitCode(ExitStatus.data) }
+        if report.failed { throw ExitCode(ExitStatus.data) }
+    }
+
+    /// Decodes and preprocesses in parallel: PNG decoding dominates for
+    /// large scans, and every input is independent.
+    static func preprocess(_ inputs: [Input]) -> [Result<Recognizer.Seen, any Error>] {
+        let results = Mutex([Result<Recognizer.Seen, any Error>?](repeating: nil, count: inputs.count))
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            let result = Result { try Recognizer.preprocess(inputs[i]) }
+            results.withLock { $0[i] = result }
+        }
+        return results.withLock { $0.map { $0! } }
     }
 
     /// The error message for `file`, which names it once.
-    static func describe(_ error: Error, file: String) -> String {
-        let message = (error as? DigitError)?.description ?? "\(error)"
+    static func describe(_ error: any Error, file: String) -> String {
+        let message = ErrorRecord(error: error).error.message
         return message.contains(file) ? message : "\(file): \(message)"
-    }
-
-    func textLine(file: String, _ p: Prediction) -> String {
-        guard let top else { return "\(file): \(p.digit) (\(Format.percent(Double(p.confidence), 1)))" }
-        let list = p.top(top).map { "\($0.digit) (\(Format.percent(Double($0.probability), 1)))" }
-        return "\(file): " + list.joined(separator: ", ")
-    }
-
-    func jsonLine(file: String, _ p: Prediction) -> String {
-        var fields = [
-            "\"file\":\(JSON.string(file))",
-            "\"digit\":\(p.digit)",
-            "\"confidence\":\(JSON.number(p.confidence))",
-            "\"probabilities\":[\(p.probabilities.map(JSON.number).joined(separator: ","))]",
-        ]
-        if let top {
-            let list = p.top(top).map { "{\"digit\":\($0.digit),\"probability\":\(JSON.number($0.probability))}" }
-            fields.append("\"top\":[\(list.joined(separator: ","))]")
-        }
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    /// Where --show-input writes: one file, or a directory of <name>.input.png.
-    struct InputTarget {
-        let path: URL
-        let isDirectory: Bool
-
-        init(_ option: String, fileCount: Int) throws {
-            path = URL(fileURLWithPath: Locations.expandingTilde(option))
-            var existingDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &existingDirectory)
-            isDirectory = fileCount > 1 || option.hasSuffix("/") || (exists && existingDirectory.boolValue)
-            if isDirectory {
-                do {
-                    try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
-                } catch {
-                    throw CLIError("--show-input: cannot create the directory \(option): \(error.localizedDescription)")
-                }
-            }
-        }
-
-        func url(for file: String) -> URL {
-            guard isDirectory else { return path }
-            let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-            return path.appendingPathComponent(name + ".input.png")
-        }
     }
 }
 
-/// Minimal JSON writing for the one-line records.
-enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+/// Writes classify's results as text or JSON Lines and remembers failures.
+struct Report {
+    let json: Bool
+    let top: Int?
+    private(set) var failed = false
+
+    init(command: Classify) {
+        json = command.json
+        top = command.top
     }
 
-    /// The shortest text that reads back as the same Float; JSON has no
-    /// NaN or infinity, so those become null.
-    static func number(_ x: Float) -> String {
-        x.isFinite ? "\(x)" : "null"
+    mutating func show(_ record: ClassificationRecord) {
+        Console.out(json ? Self.line(record) : text(record))
+        if !json && !record.warnings.isEmpty {
+            Console.note("\(record.file ?? ""): warning: \(record.warnings.joined(separator: ", "))")
+        }
+    }
+
+    mutating func fail(_ name: String, _ error: any Error) {
+        failed = true
+        let message = Classify.describe(error, file: name)
+        Console.error(message)
+        if json { Console.out(Self.line(ErrorRecord(file: name, error: error))) }
+    }
+
+    mutating func save(_ seen: Recognizer.Seen, of name: String, to url: URL) {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Recognizer.saveInput(seen, to: url)
+        } catch {
+            failed = true
+            Console.error("cannot write the input of \(name): \(error)")
+        }
+    }
+
+    func text(_ r: ClassificationRecord) -> String {
+        func shown(_ c: ClassificationRecord.Candidate) -> String {
+            "\(c.digit) (\(Format.percent(Double(c.probability), 1)))"
+        }
+        let file = r.file ?? ""
+        if r.unsure {
+            guard let top else { return "\(file): unsure (best \(r.digit), \(Format.percent(Double(r.confidence), 1)))" }
+            return "\(file): unsure (best " + r.top.prefix(top).map(shown).joined(separator: ", ") + ")"
+        }
+        guard let top else { return "\(file): \(r.digit) (\(Format.percent(Double(r.confidence), 1)))" }
+        return "\(file): " + r.top.prefix(top).map(shown).joined(separator: ", ")
+    }
+
+    static func line(_ value: some Encodable) -> String {
+        // Encoding these plain records cannot fail: every number is finite.
+        (try? RecordEncoding.line(value)) ?? "{}"
+    }
+}
+
+/// Where --show-input writes: one file, or a directory of <path>.input.png
+/// whose names stay apart for inputs of the same name in different folders.
+struct InputTarget {
+    private let urls: [URL]
+
+    init(_ option: String, inputs: [Input]) throws {
+        let path = URL(fileURLWithPath: Locations.expandingTilde(option))
+        var existingDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &existingDirectory)
+        let isDirectory = inputs.count > 1 || option.hasSuffix("/") || (exists && existingDirectory.boolValue)
+        guard isDirectory else {
+            urls = inputs.map { _ in path }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("--show-input: cannot create the directory \(option): \(error.localizedDescription)")
+        }
+        urls = Self.uniqueNames(for: inputs.map(\.name)).map { path.appendingPathComponent($0) }
+    }
+
+    func url(at index: Int) -> URL? { urls.indices.contains(index) ? urls[index] : nil }
+
+    /// `<path>.input.png` for each input: a relative path that stays inside
+    /// the current directory is mirrored (a/1.png → a/1.input.png), any other
+    /// keeps its base name; a name already taken gets -2, -3, … appended.
+    static func uniqueNames(for names: [String]) -> [String] {
+        var used = Set<String>()
+        return names.map { name in
+            let stem = mirroredStem(name)
+            var candidate = stem + ".input.png", n = 2
+            while used.contains(candidate) {
+                candidate = "\(stem)-\(n).input.png"
+                n += 1
+            }
+            used.insert(candidate)
+            return candidate
+        }
+    }
+
+    static func mirroredStem(_ name: String) -> String {
+        if name == Input.standardInputName { return "stdin" }
+        let components = name.split(separator: "/").map(String.init).filter { $0 != "." }
+        let mirrored = !name.hasPrefix("/") && !name.hasPrefix("~") && !components.contains("..")
+        let kept = mirrored ? components : Array(components.suffix(1))
+        let path = kept.joined(separator: "/")
+        return (path as NSString).deletingPathExtension
     }
 }

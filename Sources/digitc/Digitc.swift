@@ -26,6 +26,7 @@ struct Digitc: ParsableCommand {
               digitc evaluate --model model.safetensors --errors errors.png
               digitc classify --model model.safetensors digit.png
               digitc info
+              digitc serve --port 8080
             """,
         version: Digit.version,
         subcommands: [
@@ -34,6 +35,7 @@ struct Digitc: ParsableCommand {
             Evaluate.self,
             Classify.self,
             Info.self,
+            Serve.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Digit
+import DigitJSON
 import Foundation
 
 struct Evaluate: ParsableCommand {
@@ -17,6 +18,7 @@ struct Evaluate: ParsableCommand {
               digitc evaluate --model model.safetensors --data ~/mnist
               digitc evaluate --errors errors.png     # a sheet of misclassified digits
               digitc evaluate --limit 1000            # the first 1000 test images only
+              digitc evaluate --json                  # one JSON object (README: "JSON records")
             """)
 
     @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
@@ -37,6 +39,9 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Evaluate on the first N test images only.", valueName: "n"))
     var limit: Int?
 
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
         if maxErrors < 1 { throw ValidationError("--max-errors must be at least 1, not \(maxErrors)") }
@@ -55,23 +60,38 @@ struct Evaluate: ParsableCommand {
         if let limit, limit < testSet.count { testSet = try testSet.prefix(count: limit) }
 
         let evaluation = try model.evaluate(on: testSet)
-        Console.out("model     \(Format.path(modelURL)) (\(model.preset.rawValue), \(Format.grouped(model.parameterCount)) parameters)")
-        Console.out("data      \(dataDir.path), \(Format.grouped(testSet.count)) test images")
-        Console.out("loss      \(Format.fixed(evaluation.loss, 4))")
-        Console.out("accuracy  \(Format.percent(evaluation.accuracy)) (\(Format.grouped(evaluation.correct)) of \(Format.grouped(evaluation.count)) correct)")
-        Console.out()
-        Console.out(Self.confusionTable(evaluation))
-        Console.out()
-        Console.out(Self.classTable(evaluation))
+        if json {
+            Console.out(try RecordEncoding.line(EvaluationRecord(
+                evaluation, model: Format.path(modelURL), architecture: model.preset.rawValue, data: dataDir.path)))
+        } else {
+            report(evaluation, model: model, modelURL: modelURL, dataDir: dataDir, count: testSet.count)
+        }
 
         if let errors {
             let url = URL(fileURLWithPath: Locations.expandingTilde(errors))
             let (items, total) = try Self.misclassified(model: model, dataset: testSet, limit: maxErrors)
             let canvas = ErrorGrid.render(items)
             try Image.savePNG(gray: canvas.pixels, width: canvas.width, height: canvas.height, to: url)
-            Console.out()
-            Console.out("wrote \(Format.path(url)): \(items.count) of \(Format.grouped(total)) misclassified digits (true→predicted)")
+            let message = "wrote \(Format.path(url)): \(items.count) of \(Format.grouped(total)) misclassified digits (true→predicted)"
+            if json {
+                Console.note(message)  // standard output holds only the JSON object
+            } else {
+                Console.out()
+                Console.out(message)
+            }
         }
+    }
+
+    /// The text report: summary, confusion matrix, per-class table.
+    func report(_ evaluation: Evaluation, model: Model, modelURL: URL, dataDir: URL, count: Int) {
+        Console.out("model     \(Format.path(modelURL)) (\(model.preset.rawValue), \(Format.grouped(model.parameterCount)) parameters)")
+        Console.out("data      \(dataDir.path), \(Format.grouped(count)) test images")
+        Console.out("loss      \(Format.fixed(evaluation.loss, 4))")
+        Console.out("accuracy  \(Format.percent(evaluation.accuracy)) (\(Format.grouped(evaluation.correct)) of \(Format.grouped(evaluation.count)) correct)")
+        Console.out()
+        Console.out(Self.confusionTable(evaluation))
+        Console.out()
+        Console.out(Self.classTable(evaluation))
     }
 
     /// The confusion matrix as an aligned table.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Digit
+import DigitJSON
 import Foundation
 
 struct Info: ParsableCommand {
@@ -10,6 +11,7 @@ struct Info: ParsableCommand {
               digitc info
               digitc info --model model.safetensors
               digitc info --arch compact      # an untrained preset, no file needed
+              digitc info --json              # one JSON object (README: "JSON records")
             """)
 
     @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL, else the shipped \(Locations.defaultModelName)).", valueName: "file"))
@@ -17,6 +19,9 @@ struct Info: ParsableCommand {
 
     @Option(help: ArgumentHelp("Describe this untrained architecture instead of a model file: \(Preset.allCases.map(\.rawValue).joined(separator: " or ")).", valueName: "name"))
     var arch: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
 
     func validate() throws {
         if let arch, Preset(rawValue: arch) == nil {
@@ -28,6 +33,7 @@ struct Info: ParsableCommand {
     func run() throws {
         let model: Model
         var source: String
+        var file: String?
         if let arch {
             model = try Model(preset: Preset(rawValue: arch)!)
             source = "untrained \(arch) preset"
@@ -35,9 +41,14 @@ struct Info: ParsableCommand {
             let url = try Locations.model(self.model)
             model = try Model(contentsOf: url)
             source = Format.path(url)
+            file = source
             if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int {
                 source += String(format: " (%.1f MB)", Double(size) / 1_000_000)
             }
+        }
+        if json {
+            Console.out(try RecordEncoding.line(ModelInfoRecord(model: model, file: file)))
+            return
         }
         Console.out("model          \(source)")
         Console.out("architecture   \(model.preset.rawValue)")

@@ -43,8 +43,8 @@ enum CLI {
     }()
 
     /// Starts digitc with `arguments` in `directory`; its output goes to files there.
-    static func start(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:])
-        throws -> (Process, stdout: URL, stderr: URL)
+    static func start(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:],
+                      input: Data? = nil) throws -> (Process, stdout: URL, stderr: URL)
     {
         let binary = try #require(executable, "digitc was not built; run `swift build` first or set DIGITC_PATH")
         let process = Process()
@@ -64,14 +64,21 @@ enum CLI {
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let file = directory.appendingPathComponent(".stdin-\(tag)")
+            try input.write(to: file)
+            process.standardInput = try FileHandle(forReadingFrom: file)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         return (process, out, err)
     }
 
     /// Runs digitc to completion.
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try start(arguments, in: directory, environment: environment)
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                    input: Data? = nil) throws -> Result {
+        let (process, out, err) = try start(arguments, in: directory, environment: environment, input: input)
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
@@ -94,15 +101,24 @@ final class CLIFixture {
         try Model(preset: .compact, seed: 3).save(to: dir.file("model.safetensors"))
     }
 
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> CLI.Result {
-        try CLI.run(arguments, in: url, environment: environment)
+    func run(_ arguments: String..., environment: [String: String] = [:], input: Data? = nil) throws -> CLI.Result {
+        try CLI.run(arguments, in: url, environment: environment, input: input)
     }
 
     func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: dir.file(name).path) }
 
     /// Writes a black-on-white PNG of `digit`, scaled up, as a user would have.
     func writeDigitPNG(_ name: String, digit: Int) throws {
-        try Image.savePNG(gray: Synthetic.paperBitmap(digit, scale: 2), width: 56, height: 56, to: dir.file(name))
+        let url = dir.file(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Image.savePNG(gray: Synthetic.paperBitmap(digit, scale: 2), width: 56, height: 56, to: url)
+    }
+
+    /// Each line of standard output parsed as a JSON object.
+    static func jsonLines(_ r: CLI.Result) throws -> [[String: Any]] {
+        try r.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
+        }
     }
 }
 
@@ -371,6 +387,8 @@ struct CLITests {
         (["train", "--milestones", "8,5"], "--milestones"),
         (["train", "--frobnicate"], "--frobnicate"),
         (["classify", "--top", "11", "x.png"], "--top"),
+        (["classify", "--min-confidence", "1.5", "x.png"], "--min-confidence"),
+        (["classify", "-", "-"], "standard input"),
         (["classify"], "<file>"),
         (["info", "--arch", "basic", "--model", "m"], "--model"),
         (["launch"], "launch"),
