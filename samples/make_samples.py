@@ -12,8 +12,8 @@ a fixed seed per digit, so running this again writes the same files.
 
     python3 samples/make_samples.py [--out samples] [--seed 0]
 
-Needs NumPy and libdigit (python/digit.py's save_png writes the PNG files;
-build the library with `make -j2 all` first).
+Needs NumPy and libdigit (the checkout's python/digit package's save_png
+writes the PNG files; build the library with `make -j2 all` first).
 """
 
 from __future__ import annotations
