@@ -14,7 +14,7 @@ SRCS := $(wildcard csrc/*.c)
 OBJS := $(SRCS:csrc/%.c=$(BUILD)/obj/%.o)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes
 LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDEBUG -Iinclude $(CFLAGS)
-LIBS := -lopenblas -lpng16 -lz -lm -lpthread
+LIBS := -lopenblas -lpng16 -ljpeg -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
 .PHONY: all clean install test test-c example bench model FORCE

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 2) {
         int width = 1 + (int)(((unsigned)data[0] | (unsigned)data[1] << 8) % 512);
         int height = (int)((size - 2) / (size_t)width);
-        if (height > 0) check_result(digit_image_preprocess(data + 2, width, height, out), out);
+        if (height > 0) check_result(digit_image_preprocess_gray(data + 2, width, height, out), out);
     }
     return 0;
 }

@@ -331,7 +331,7 @@ _SIGNATURES = {
                             POINTER(_TrainOptions), c_char_p]),
     "digit_image_load_png": (c_int, [c_char_p, _u8_p]),
     "digit_image_load_png_memory": (c_int, [c_void_p, c_size_t, _u8_p]),
-    "digit_image_preprocess": (c_int, [_u8_p, c_int, c_int, _u8_p]),
+    "digit_image_preprocess_gray": (c_int, [_u8_p, c_int, c_int, _u8_p]),
     "digit_image_save_png": (c_int, [c_char_p, _u8_p, c_int, c_int]),
 }
 
@@ -1311,7 +1311,7 @@ def preprocess(gray: Any) -> np.ndarray:
     lib = _library()
     g = _gray_image(gray, "gray image")
     out = np.empty((IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
-    _check(lib, lib.digit_image_preprocess(_u8(g), g.shape[1], g.shape[0], _u8(out)))
+    _check(lib, lib.digit_image_preprocess_gray(_u8(g), g.shape[1], g.shape[0], _u8(out)))
     return out
 
 

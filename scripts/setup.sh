@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what libdigit needs and a fresh Debian machine may lack: the
-# native libraries (OpenBLAS, libpng, zlib, pkg-config) and the Python
-# packages the binding's tests use. Installs only what is missing.
+# native libraries (OpenBLAS, libpng, libjpeg-turbo, zlib, pkg-config) and
+# the Python packages the binding's tests use. Installs only what is missing.
 set -euo pipefail
 
 need=()
-for pkg in libopenblas-dev libpng-dev zlib1g-dev pkg-config; do
+for pkg in libopenblas-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then

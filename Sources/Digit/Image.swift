@@ -62,7 +62,7 @@ public struct Image: Sendable, Hashable {
         }
         let w = try cInt(width, "width"), h = try cInt(height, "height")
         self = try gray.withUnsafeBufferPointer { g in
-            try Image.make { digit_image_preprocess(g.baseAddress, w, h, $0) }
+            try Image.make { digit_image_preprocess_gray(g.baseAddress, w, h, $0) }
         }
     }
 
