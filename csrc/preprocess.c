@@ -739,6 +739,679 @@ static digit_status preprocess_ink(const char *name, uint8_t *ink, int w,
 }
 
 
+/* ---- photos: the paper's light divided away ------------------------------- */
+
+/*
+ * A photo of a page is lit unevenly (falloff towards a corner, a shadow
+ * across it) and its paper may be tinted, so the border's colour is not
+ * the paper's everywhere, and the clean path would take whole shaded areas
+ * for ink. The photo path works on a luma copy reduced by an integer factor
+ * to a shorter side of WORK_SIDE..2*WORK_SIDE-1 px (a digit of even 10% of
+ * the page keeps 50 px or more, and block averaging reduces sensor noise):
+ *   paper    a grayscale opening (a minimum, then a maximum, over a square
+ *            window wider than any stroke) of the ink-side luma keeps what
+ *            is broad (falloff, vignetting, a shadow's step) and drops
+ *            strokes; dividing the pixels by it gives flat paper;
+ *   ink      pixels clearly darker than their own paper (a threshold over
+ *            the noise, with hysteresis so that noise alone makes nothing);
+ *   lines    thin, long, nearly straight runs (ruled lines, a margin line)
+ *            are found, fitted and erased along their whole length, also
+ *            where they pass through the digit;
+ *   marks    the remaining connected ink, minus specks and whatever is
+ *            line-like or page-sized, grouped into marks; the best mark
+ *            (most ink, nearer the centre) is the digit.
+ * An image goes this way only when its paper is visibly uneven (FLAT_SPREAD);
+ * clean drawings, scans and exports keep the clean path exactly.
+ */
+
+#define WORK_SIDE 512     /* shorter side of the working copy, at least */
+#define FLAT_SPREAD 6     /* paper brightness range (of 255) that is uneven */
+#define PAPER_WINDOW 0.07 /* opening radius, of the shorter side */
+
+typedef struct work {
+    int w, h, f;  /* size, and the reduction factor from the image */
+    uint8_t *v;   /* w x h: luma, then the flattened ink */
+} work;
+
+/* 3x3 box average in place (reduces noise before the opening and the
+ * threshold; strokes at working size are 4 px wide or more). */
+static int smooth3(uint8_t *v, int w, int h) {
+    uint8_t *t = malloc((size_t)w * h);
+    if (!t) return 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int s = 0, n = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+                    s += v[(size_t)yy * w + xx];
+                    n++;
+                }
+            t[(size_t)y * w + x] = (uint8_t)((s + n / 2) / n);
+        }
+    memcpy(v, t, (size_t)w * h);
+    free(t);
+    return 1;
+}
+
+/* Square running maximum (or minimum) of radius r over the whole map. */
+static int filter_square(uint8_t *m, int w, int h, int r, int minimum) {
+    const int longest = max_int(w, h) + 2 * r;
+    uint8_t *buf = malloc((size_t)longest * 3);
+    if (!buf) return 0;
+    const size_t n = (size_t)w * h;
+    if (minimum)
+        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
+    for (int y = 0; y < h; y++)
+        max_filter_line(m + (size_t)y * w, 1, w, r, buf, buf + longest, buf + 2 * longest);
+    for (int x = 0; x < w; x++)
+        max_filter_line(m + x, (size_t)w, h, r, buf, buf + longest, buf + 2 * longest);
+    if (minimum)
+        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
+    free(buf);
+    return 1;
+}
+
+/* Grayscale opening: what is broader than 2r+1 px survives. */
+static int opening(uint8_t *m, int w, int h, int r) {
+    return filter_square(m, w, h, r, 1) && filter_square(m, w, h, r, 0);
+}
+
+/* The luma of img reduced by f x f block averages (ink on the dark side:
+ * `dark`), into wk->v. Partial blocks at the right and bottom are dropped. */
+static int make_work(const image *img, int f, work *wk) {
+    const int ch = img->channels, colours = ch >= 3 ? 3 : 1;
+    wk->f = f;
+    wk->w = img->w / f;
+    wk->h = img->h / f;
+    wk->v = malloc((size_t)wk->w * wk->h);
+    uint32_t *acc = calloc((size_t)wk->w, sizeof *acc);
+    if (!wk->v || !acc) {
+        free(acc);
+        return 0;
+    }
+    for (int y = 0; y < wk->h * f; y++) {
+        const uint8_t *row = img->px + (size_t)y * img->w * ch;
+        for (int x = 0; x < wk->w * f; x++) {
+            const uint8_t *p = row + (size_t)x * ch;
+            acc[x / f] += colours == 3 ? (uint32_t)(299 * p[0] + 587 * p[1] + 114 * p[2])
+                                       : 1000u * p[0];
+        }
+        if ((y + 1) % f) continue;
+        uint8_t *dst = wk->v + (size_t)(y / f) * wk->w;
+        const uint32_t cells = 1000u * (uint32_t)f * (uint32_t)f;
+        for (int x = 0; x < wk->w; x++) dst[x] = (uint8_t)((acc[x] + cells / 2) / cells);
+        memset(acc, 0, sizeof *acc * wk->w);
+    }
+    free(acc);
+    return 1;
+}
+
+/* The q-quantile of n bytes. */
+static int quantile_u8(const uint8_t *v, size_t n, double q) {
+    size_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) hist[v[i]]++;
+    return hist_quantile(hist, n, q);
+}
+
+/* Whether the paper's brightness varies over the page: the spread of an
+ * opening so wide (a quarter of the shorter side) that no stroke of a
+ * drawing survives it, only the light. `ink` is the ink-side luma. */
+static int paper_is_uneven(const uint8_t *ink, int w, int h, int *uneven) {
+    const size_t n = (size_t)w * h;
+    uint8_t *b = malloc(n);
+    if (!b) return 0;
+    memcpy(b, ink, n);
+    int ok = opening(b, w, h, max_int(1, min_int(w, h) / 6));
+    if (ok) *uneven = quantile_u8(b, n, 0.98) - quantile_u8(b, n, 0.02) >= FLAT_SPREAD;
+#ifdef DIGIT_PHOTO_DEBUG
+    fprintf(stderr, "spread %d\n", quantile_u8(b, n, 0.98) - quantile_u8(b, n, 0.02));
+#endif
+    free(b);
+    return ok;
+}
+
+/* Grayscale reconstruction by dilation of `marker` under `mask`, in
+ * place: every plateau of the mask that the marker reaches anywhere is
+ * restored whole. After an opening, this gives back broad areas that the
+ * window did not fit everywhere (a shadow's wedge in a corner of the page)
+ * while strokes, which the marker meets only at the paper's level, stay
+ * removed. Raster and anti-raster sweeps, at most 4 pairs: enough for
+ * the shapes of light and shadow, which are convex or nearly; more would
+ * only creep along noise. */
+static void reconstruct(uint8_t *marker, const uint8_t *mask, int w, int h) {
+    for (int round = 0; round < 4; round++) {
+        int changed = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            const int dir = pass ? -1 : 1;
+            for (int yy = 0; yy < h; yy++) {
+                const int y = pass ? h - 1 - yy : yy;
+                for (int xx = 0; xx < w; xx++) {
+                    const int x = pass ? w - 1 - xx : xx;
+                    const size_t i = (size_t)y * w + x;
+                    int v = marker[i];
+                    /* the neighbours this sweep has already passed */
+                    if (x - dir >= 0 && x - dir < w) v = max_int(v, marker[i - dir]);
+                    if (y - dir >= 0 && y - dir < h) {
+                        const size_t up = i - (size_t)((ptrdiff_t)dir * w);
+                        for (int dx = -1; dx <= 1; dx++)
+                            if (x + dx >= 0 && x + dx < w) v = max_int(v, marker[up + dx]);
+                    }
+                    v = min_int(v, mask[i]);
+                    if (v != marker[i]) marker[i] = (uint8_t)v, changed = 1;
+                }
+            }
+        }
+        if (!changed) break;
+    }
+}
+
+/* The paper under ink-side luma `ink`: opening by reconstruction with a
+ * window wider than strokes. */
+static uint8_t *paper_of(const uint8_t *ink, int w, int h) {
+    const size_t n = (size_t)w * h;
+    const int r = max_int(2, (int)lround(PAPER_WINDOW * min_int(w, h)));
+    uint8_t *paper = malloc(n);
+    if (!paper) return NULL;
+    memcpy(paper, ink, n);
+    if (!opening(paper, w, h, r)) {
+        free(paper);
+        return NULL;
+    }
+    reconstruct(paper, ink, w, h);
+    return paper;
+}
+
+/* How one side of the paper looks: the median residual over the paper
+ * (the paper is most of the page, so on the ink's side this is about 0;
+ * on the other, areas of paper between dark lines count as "features"
+ * and it is large), and the energy of what stands out beyond it. */
+typedef struct side {
+    uint8_t *paper;
+    int median;
+    double energy;
+} side;
+
+static int side_detail(const uint8_t *ink, int w, int h, uint8_t *scratch, side *sd) {
+    const size_t n = (size_t)w * h;
+    if (!(sd->paper = paper_of(ink, w, h))) return 0;
+    for (size_t i = 0; i < n; i++) scratch[i] = (uint8_t)max_int(0, ink[i] - sd->paper[i]);
+    sd->median = quantile_u8(scratch, n, 0.5);
+    double e = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = scratch[i] - sd->median - 6;
+        if (d > 0) e += (double)d * d;
+    }
+    sd->energy = e;
+    return 1;
+}
+
+/* Which side of the paper ink lies: the one where the paper is flat
+ * underneath (see side), else the one with more standing out. (The
+ * border's median, which the clean path uses, is no guide when the border
+ * itself is shaded.) On return `lum` is turned to the ink's side (255 -
+ * luma for dark ink), *dark says which, and *paper is the paper under it. */
+static int ink_side(uint8_t *lum, int w, int h, int *dark, uint8_t **paper) {
+    const size_t n = (size_t)w * h;
+    uint8_t *neg = calloc(n, 1), *scratch = malloc(n);
+    side d = {NULL, 0, 0}, l = {NULL, 0, 0};
+    int ok = neg && scratch;
+    if (ok) {
+        for (size_t i = 0; i < n; i++) neg[i] = (uint8_t)(255 - lum[i]);
+        ok = side_detail(neg, w, h, scratch, &d) && side_detail(lum, w, h, scratch, &l);
+    }
+    if (ok) {
+        *dark = abs(d.median - l.median) > 4 ? d.median < l.median : d.energy >= l.energy;
+        if (*dark) memcpy(lum, neg, n);
+        *paper = *dark ? d.paper : l.paper;
+        free(*dark ? l.paper : d.paper);
+    } else {
+        free(d.paper);
+        free(l.paper);
+    }
+    free(neg);
+    free(scratch);
+    return ok;
+}
+
+/* Flat-field: ink = how much darker (or, light ink, brighter) each pixel
+ * is than its own paper, relative to the paper: 255 * (1 - L / P) for dark
+ * ink, the plain difference for light ink on dark paper. */
+static int flatten(uint8_t *ink, const uint8_t *paper, int w, int h, int dark) {
+    const size_t n = (size_t)w * h;
+    uint8_t *diff = malloc(n);
+    if (!diff) return 0;
+    /* The opening sits a little below the paper (it keeps the noise's
+     * low side); the paper's typical residual is that offset. */
+    for (size_t i = 0; i < n; i++) diff[i] = (uint8_t)max_int(0, ink[i] - paper[i]);
+    const int offset = quantile_u8(diff, n, 0.5);
+    for (size_t i = 0; i < n; i++) {
+        int d = ink[i] - paper[i] - offset;
+        int bright = 255 - paper[i] - offset; /* the paper's luma, dark ink */
+        int v = d <= 0 ? 0 : dark ? d * 255 / max_int(bright, 24) : d;
+        ink[i] = (uint8_t)min_int(v, 255);
+    }
+    free(diff);
+    return 1;
+}
+
+/* ---- photos: lines ---------------------------------------------------------- */
+
+/* Length of the vertical run of mask pixels through each mask pixel. */
+static void vertical_runs(const uint8_t *mask, int w, int h, uint16_t *run) {
+    for (int x = 0; x < w; x++)
+        for (int y = 0; y < h;) {
+            if (!mask[(size_t)y * w + x]) {
+                run[(size_t)y * w + x] = 0;
+                y++;
+                continue;
+            }
+            int y1 = y;
+            while (y1 < h && mask[(size_t)y1 * w + x]) y1++;
+            for (int k = y; k < y1; k++) run[(size_t)k * w + x] = (uint16_t)min_int(y1 - y, 65535);
+            y = y1;
+        }
+}
+
+#define SLOPES 17          /* tilts tried: -SLOPE_MAX .. SLOPE_MAX */
+#define SLOPE_MAX 0.04     /* about 2.3 degrees */
+#define LINE_COVER 0.3     /* share of the width a line's thin pixels cover */
+
+static double slope_of(int k) { return SLOPE_MAX * (2.0 * k / (SLOPES - 1) - 1.0); }
+
+/* Votes of the thin pixels for lines y = a + b x, one histogram of a per
+ * tilt b (a Hough transform restricted to nearly horizontal lines), each
+ * bin summed with its neighbours so that a line 2-3 px thick peaks. */
+static int *line_votes(const uint8_t *thin, int w, int h, int margin, int bins) {
+    int *raw = calloc((size_t)SLOPES * bins, sizeof *raw);
+    int *sum = calloc((size_t)SLOPES * bins, sizeof *sum);
+    if (!raw || !sum) {
+        free(raw);
+        free(sum);
+        return NULL;
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (!thin[(size_t)y * w + x]) continue;
+            for (int k = 0; k < SLOPES; k++)
+                raw[(size_t)k * bins + (int)lround(y - slope_of(k) * x) + margin]++;
+        }
+    for (int k = 0; k < SLOPES; k++)
+        for (int a = 1; a + 1 < bins; a++) {
+            const int *r = raw + (size_t)k * bins + a;
+            sum[(size_t)k * bins + a] = r[-1] + r[0] + r[1];
+        }
+    free(raw);
+    return sum;
+}
+
+/* Erases nearly horizontal ruled lines from the ink. Thin pixels (a
+ * vertical run of at most tmax) vote for lines; the tilt with the
+ * strongest votes is the page's, and each of its intercepts whose thin
+ * pixels cover LINE_COVER of the width is a line. Every thin pixel on such
+ * a line is erased: all of a line, however faint and broken, also where it
+ * crosses the digit's loops, while strokes crossing it are not thin there
+ * and stay. A digit's own strokes are several times thicker than tmax. */
+static int erase_lines(uint8_t *ink, int w, int h, int level, int tmax) {
+    const size_t n = (size_t)w * h;
+    const int margin = (int)ceil(SLOPE_MAX * w) + 2, bins = h + 2 * margin;
+    uint8_t *thin = malloc(n);
+    uint16_t *run = malloc(sizeof *run * n);
+    int *votes = NULL, ok = thin && run;
+    if (!ok) goto done;
+    for (size_t i = 0; i < n; i++) thin[i] = ink[i] >= level;
+    vertical_runs(thin, w, h, run);
+    for (size_t i = 0; i < n; i++) thin[i] = thin[i] && run[i] <= tmax;
+    if (!(votes = line_votes(thin, w, h, margin, bins))) {
+        ok = 0;
+        goto done;
+    }
+    const int need = (int)(LINE_COVER * w);
+    int best = SLOPES / 2;
+    double score = -1;
+    for (int k = 0; k < SLOPES; k++) {
+        double sk = 0;
+        for (int a = 0; a < bins; a++) {
+            int v = votes[(size_t)k * bins + a];
+            if (v >= need) sk += (double)v * v;
+        }
+        if (sk > score) score = sk, best = k;
+    }
+    if (score <= 0) goto done;
+    const int *v = votes + (size_t)best * bins;
+    const double b = slope_of(best), reach = tmax / 2.0 + 1.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            if (!thin[i]) continue;
+            double at = y - b * x + margin;
+            int lo = max_int(1, (int)floor(at - reach)), hi = min_int(bins - 2, (int)ceil(at + reach));
+            for (int a = lo; a <= hi; a++)
+                if (v[a] >= need && v[a] >= v[a - 1] && v[a] >= v[a + 1] &&
+                    fabs(at - a) <= reach) {
+                    ink[i] = 0;
+                    break;
+                }
+        }
+done:
+    free(thin);
+    free(run);
+    free(votes);
+    return ok;
+}
+
+static void transpose(const uint8_t *src, int w, int h, uint8_t *dst) {
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) dst[(size_t)x * h + y] = src[(size_t)y * w + x];
+}
+
+/* Horizontal lines, then vertical ones (a margin line) on the transpose. */
+static int erase_all_lines(uint8_t *ink, int w, int h, int level, int tmax) {
+    uint8_t *t = malloc((size_t)w * h);
+    if (!t) return 0;
+    int ok = erase_lines(ink, w, h, level, tmax);
+    if (ok) {
+        transpose(ink, w, h, t);
+        ok = erase_lines(t, h, w, level, tmax);
+        if (ok) transpose(t, h, w, ink);
+    }
+    free(t);
+    return ok;
+}
+
+/* ---- photos: marks ---------------------------------------------------------- */
+
+typedef struct part {
+    box bx;
+    double mass;
+    int area, peak, group;
+} part;
+
+typedef struct parts {
+    part *p;
+    int n, cap;
+    uint32_t *label; /* per pixel: 0, or 1 + the part's index */
+} parts;
+
+/* 8-connected parts of ink >= level holding at least one pixel >= seed. */
+static int label_parts(const uint8_t *ink, int w, int h, int level, int seed,
+                       parts *ps) {
+    const size_t n = (size_t)w * h;
+    uint32_t *st = malloc(sizeof *st * n);
+    ps->label = calloc(n, sizeof *ps->label);
+    if (!st || !ps->label) {
+        free(st);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ink[i] < level || ps->label[i]) continue;
+        if (ps->n == ps->cap) {
+            int cap = ps->cap ? ps->cap * 2 : 256;
+            part *grown = realloc(ps->p, sizeof *grown * cap);
+            if (!grown) {
+                free(st);
+                return 0;
+            }
+            ps->p = grown;
+            ps->cap = cap;
+        }
+        part *pt = &ps->p[ps->n];
+        *pt = (part){{w, h, 0, 0}, 0, 0, 0, -1};
+        uint32_t id = (uint32_t)ps->n + 1;
+        /* Breadth first: the queue ends up holding the part's pixels. */
+        size_t head = 0, tail = 0;
+        st[tail++] = (uint32_t)i;
+        ps->label[i] = id;
+        while (head < tail) {
+            uint32_t j = st[head++];
+            int x = (int)(j % (uint32_t)w), y = (int)(j / (uint32_t)w);
+            pt->bx.x0 = min_int(pt->bx.x0, x), pt->bx.x1 = max_int(pt->bx.x1, x + 1);
+            pt->bx.y0 = min_int(pt->bx.y0, y), pt->bx.y1 = max_int(pt->bx.y1, y + 1);
+            pt->mass += ink[j];
+            pt->area++;
+            pt->peak = max_int(pt->peak, ink[j]);
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+                    size_t k = (size_t)yy * w + xx;
+                    if (ink[k] < level || ps->label[k]) continue;
+                    ps->label[k] = id;
+                    st[tail++] = (uint32_t)k;
+                }
+        }
+        if (pt->peak >= seed) ps->n++;
+        else /* noise: marked as seen, and unlabelled at the end */
+            for (size_t k = 0; k < tail; k++) ps->label[st[k]] = UINT32_MAX;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ps->label[i] == UINT32_MAX) ps->label[i] = 0;
+    free(st);
+    return 1;
+}
+
+/* What a part is: a possible stroke of a digit, or not. Specks are tiny;
+ * lines and shadow edges are long and thin, page-sized parts are the
+ * paper's own (a fold, a page border, the rest of a shadow). */
+static int is_stroke_part(const part *pt, int w, int h) {
+    int bw = pt->bx.x1 - pt->bx.x0, bh = pt->bx.y1 - pt->bx.y0;
+    int shorter = min_int(w, h), longer = max_int(bw, bh), thin = min_int(bw, bh);
+    if (longer * 40 < shorter) return 0;                         /* speck */
+    if ((bw * 2 >= w || bh * 2 >= h) && thin * 12 < shorter) return 0; /* line */
+    if (bw * 10 >= w * 7 && bh * 10 >= h * 7) return 0;          /* page-sized */
+    /* Thin slivers along the page's edge: what an opening leaves where a
+     * shadow's edge meets the border. */
+    int at_edge = pt->bx.x0 == 0 || pt->bx.y0 == 0 || pt->bx.x1 == w || pt->bx.y1 == h;
+    if (at_edge && (double)pt->area < 0.15 * bw * bh) return 0;
+    return 1;
+}
+
+/* Gap between two boxes (0 if they touch or overlap), the larger axis. */
+static int box_gap(box a, box b) {
+    int gx = max_int(0, max_int(a.x0 - b.x1, b.x0 - a.x1));
+    int gy = max_int(0, max_int(a.y0 - b.y1, b.y0 - a.y1));
+    return max_int(gx, gy);
+}
+
+static box box_union(box a, box b) {
+    return (box){min_int(a.x0, b.x0), min_int(a.y0, b.y0), max_int(a.x1, b.x1),
+                 max_int(a.y1, b.y1)};
+}
+
+static int box_longer(box b) { return max_int(b.x1 - b.x0, b.y1 - b.y0); }
+
+/* A mark: stroke parts close together (a digit's strokes may be broken
+ * by faint ink or by an erased line). */
+typedef struct mark {
+    box bx;
+    double mass;
+} mark;
+
+/* Groups the stroke parts into marks: parts whose gap is under 1/8 of
+ * the larger one's longer side join, until nothing changes. Returns the
+ * number of marks, in marks[] (as many as there are stroke parts). */
+static int group_marks(parts *ps, int w, int h, mark *marks) {
+    int m = 0;
+    for (int i = 0; i < ps->n; i++) {
+        part *pt = &ps->p[i];
+        if (!is_stroke_part(pt, w, h)) continue;
+        pt->group = m;
+        marks[m++] = (mark){pt->bx, pt->mass};
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int a = 0; a < m; a++)
+            for (int b = a + 1; b < m; b++) {
+                int reach = max_int(2, max_int(box_longer(marks[a].bx), box_longer(marks[b].bx)) / 8);
+                if (box_gap(marks[a].bx, marks[b].bx) > reach) continue;
+                marks[a].bx = box_union(marks[a].bx, marks[b].bx);
+                marks[a].mass += marks[b].mass;
+                for (int i = 0; i < ps->n; i++)
+                    if (ps->p[i].group == b) ps->p[i].group = a;
+                    else if (ps->p[i].group == m - 1) ps->p[i].group = b;
+                marks[b] = marks[--m];
+                changed = 1;
+                b--;
+            }
+    }
+    return m;
+}
+
+/* The best mark: most ink, discounted by distance from the centre (people
+ * aim the camera at what they mean). */
+static int best_mark(const mark *marks, int m, int w, int h) {
+    int best = -1;
+    double score = 0;
+    for (int i = 0; i < m; i++) {
+        double cx = (marks[i].bx.x0 + marks[i].bx.x1) / 2.0 / w - 0.5;
+        double cy = (marks[i].bx.y0 + marks[i].bx.y1) / 2.0 / h - 0.5;
+        double s = marks[i].mass * (1.0 - 0.5 * sqrt(cx * cx + cy * cy));
+        if (best < 0 || s > score) best = i, score = s;
+    }
+    return best;
+}
+
+/* Marks that count as digit-sized: at least 4% of the page's shorter side
+ * and half the best mark's size, with a fifth of its ink. */
+static int count_marks(const mark *marks, int m, int best, int w, int h) {
+    int k = 0, shorter = min_int(w, h), size = box_longer(marks[best].bx);
+    for (int i = 0; i < m; i++) {
+        int s = box_longer(marks[i].bx);
+        k += s * 25 >= shorter && s * 2 >= size && marks[i].mass * 5 >= marks[best].mass;
+    }
+    return k;
+}
+
+/* The ink of the chosen parts (and a 1 px fringe around them, for their
+ * soft edges) inside `bx`, copied out as a crop of its own. */
+static uint8_t *crop_parts(const uint8_t *ink, const parts *ps, int w, int h,
+                           box bx, int group, int any_part) {
+    const int cw = bx.x1 - bx.x0, chh = bx.y1 - bx.y0;
+    uint8_t *c = calloc((size_t)cw * chh, 1);
+    if (!c) return NULL;
+    for (int y = bx.y0; y < bx.y1; y++)
+        for (int x = bx.x0; x < bx.x1; x++) {
+            int chosen = 0;
+            for (int dy = -1; dy <= 1 && !chosen; dy++)
+                for (int dx = -1; dx <= 1 && !chosen; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+                    uint32_t l = ps->label[(size_t)yy * w + xx];
+                    chosen = l && (any_part ? (int)l - 1 == any_part - 1
+                                            : ps->p[l - 1].group == group);
+                }
+            if (chosen) c[(size_t)(y - bx.y0) * cw + x - bx.x0] = ink[(size_t)y * w + x];
+        }
+    return c;
+}
+
+/* The noise floor of the flattened ink, as ink_from_colour measures it. */
+static int ink_noise(const uint8_t *ink, int w, int h) {
+    size_t hist[256] = {0}, pairs = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 1; x < w; x++) {
+            hist[abs(ink[(size_t)y * w + x] - ink[(size_t)y * w + x - 1])]++;
+            pairs++;
+        }
+    return pairs ? (int)ceil(3.2 * hist_quantile(hist, pairs, 0.5)) : 0;
+}
+
+/* From the flattened ink of the working copy to the digit's crop and what
+ * was found. *crop is malloc'd, *cbx its box in the working copy. */
+static digit_status find_digit(const char *name, uint8_t *ink, int w, int h,
+                               uint8_t **crop, box *cbx, image_found *found) {
+    const int level = max_int(MIN_CONTRAST / 2 + 2, ink_noise(ink, w, h) * 3 / 2);
+    const int tmax = max_int(3, min_int(w, h) / 128);
+#ifdef DIGIT_PHOTO_DEBUG
+    digit_image_save_png("/tmp/pv/dbg-flat.png", ink, w, h);
+#endif
+    if (!erase_all_lines(ink, w, h, level, tmax))
+        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+#ifdef DIGIT_PHOTO_DEBUG
+    digit_image_save_png("/tmp/pv/dbg-lines.png", ink, w, h);
+    fprintf(stderr, "level %d tmax %d\n", level, tmax);
+#endif
+    parts ps = {NULL, 0, 0, NULL};
+    mark *marks = NULL;
+    digit_status st = DIGIT_OK;
+    if (!label_parts(ink, w, h, level, 2 * level, &ps) ||
+        !(marks = malloc(sizeof *marks * (size_t)(ps.n ? ps.n : 1)))) {
+        st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+        goto done;
+    }
+    int m = group_marks(&ps, w, h, marks), best = best_mark(marks, m, w, h);
+    int any = 0; /* nothing stroke-like: the heaviest part of any kind */
+    box bx;
+    if (best >= 0) {
+        found->marks = count_marks(marks, m, best, w, h);
+        bx = marks[best].bx;
+    } else {
+        for (int i = 0; i < ps.n; i++)
+            if (!any || ps.p[i].mass > ps.p[any - 1].mass) any = i + 1;
+        if (!any) {
+            st = no_ink(name);
+            goto done;
+        }
+        found->marks = 0;
+        bx = ps.p[any - 1].bx;
+    }
+    if (found->marks != 1) found->warnings |= found->marks > 1 ? DIGIT_WARN_SEVERAL_MARKS
+                                                               : DIGIT_WARN_NOT_DIGIT_LIKE;
+    int pad = 2 + box_longer(bx) / 10;
+    bx = (box){max_int(0, bx.x0 - pad), max_int(0, bx.y0 - pad), min_int(w, bx.x1 + pad),
+               min_int(h, bx.y1 + pad)};
+    *cbx = bx;
+    if (!(*crop = crop_parts(ink, &ps, w, h, bx, best, any)))
+        st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+done:
+    free(ps.p);
+    free(ps.label);
+    free(marks);
+    return st;
+}
+
+/* The photo path (see the top of this section). Returns DIGIT_OK with
+ * *taken = 0, having changed nothing, when the paper is even, unless
+ * `force`. */
+static digit_status photo_path(const char *name, const image *img, uint8_t *out,
+                               image_found *found, int force, int *taken) {
+    *taken = 0;
+    const int f = max_int(1, min_int(img->w, img->h) / WORK_SIDE);
+    work wk = {0, 0, 0, NULL};
+    if (min_int(img->w, img->h) / f < 64) return DIGIT_OK; /* too small to be a photo */
+    if (!make_work(img, f, &wk)) {
+        free(wk.v);
+        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+    }
+    const int w = wk.w, h = wk.h;
+    int uneven = 0, dark = 1;
+    digit_status st = DIGIT_OK;
+    uint8_t *crop = NULL, *paper = NULL;
+    if (!smooth3(wk.v, w, h) || !ink_side(wk.v, w, h, &dark, &paper) ||
+        !paper_is_uneven(wk.v, w, h, &uneven) ||
+        ((uneven || force) && !flatten(wk.v, paper, w, h, dark))) {
+        st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+        goto done;
+    }
+    if (!uneven && !force) goto done;
+    *taken = 1;
+    box cbx = {0, 0, 0, 0}, used;
+    if ((st = find_digit(name, wk.v, w, h, &crop, &cbx, found)) != DIGIT_OK) goto done;
+    st = preprocess_ink(name, crop, cbx.x1 - cbx.x0, cbx.y1 - cbx.y0, 0, out, &used);
+    if (st == DIGIT_OK) {
+        found->x = (cbx.x0 + used.x0) * f;
+        found->y = (cbx.y0 + used.y0) * f;
+        found->w = (used.x1 - used.x0) * f;
+        found->h = (used.y1 - used.y0) * f;
+    }
+done:
+    free(paper);
+    free(crop);
+    free(wk.v);
+    return st;
+}
+
 /* ---- raw pixels ------------------------------------------------------------- */
 
 static size_t sample_bytes(digit_sample_type t) {
@@ -831,11 +1504,38 @@ static void set_found(image_found *found, box bx, int marks, uint32_t warnings) 
     found->h = bx.y1 - bx.y0;
 }
 
+/* Alpha that varies means a drawing or an export, never a photo. */
+static int alpha_is_flat(const image *img) {
+    if (img->channels != 2 && img->channels != 4) return 1;
+    int lo = 255, hi = 0;
+    for (size_t i = 0; i < (size_t)img->w * img->h; i++) {
+        int a = img->px[i * img->channels + img->channels - 1];
+        lo = min_int(lo, a);
+        hi = max_int(hi, a);
+    }
+    return hi - lo < ALPHA_MIN_RANGE;
+}
+
 digit_status image_preprocess(const char *name, image *img, uint8_t *out,
                               image_found *found) {
-    int noise = image_ink(img);
+    const int photo_like = alpha_is_flat(img);
+    int taken = 0;
+    if (photo_like) {
+        digit_status st = photo_path(name, img, out, found, 0, &taken);
+        if (st != DIGIT_OK || taken) return st;
+    }
+    /* The clean path works on a copy: should it find nothing, a photo
+     * whose light looked even gets its chance on the photo path. */
+    image ink = *img;
+    if (photo_like && !(ink.px = malloc((size_t)img->w * img->h * img->channels)))
+        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+    if (photo_like) memcpy(ink.px, img->px, (size_t)img->w * img->h * img->channels);
+    int noise = image_ink(&ink);
     box bx = {0, 0, 0, 0};
-    digit_status st = preprocess_ink(name, img->px, img->w, img->h, noise, out, &bx);
+    digit_status st = preprocess_ink(name, ink.px, ink.w, ink.h, noise, out, &bx);
+    if (photo_like) free(ink.px);
     if (st == DIGIT_OK) set_found(found, bx, 1, 0);
-    return st;
+    if (st != DIGIT_ERR_IMAGE || !photo_like) return st;
+    digit_status again = photo_path(name, img, out, found, 1, &taken);
+    return taken && again == DIGIT_OK ? again : st;
 }
