@@ -106,7 +106,7 @@ clean:
 # The fuzz harnesses built without libFuzzer (fuzz/replay.c drives them)
 # replay the seed corpora and every saved crash input. Crash inputs go to
 # tests/data/fuzz-regressions/<harness>/.
-FUZZERS := model idx png
+FUZZERS := model idx png jpeg
 REPLAY_BINS := $(FUZZERS:%=$(BUILD)/tests/replay_%)
 
 $(BUILD)/tests/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_util.h $(BUILD)/libdigit.a
@@ -122,7 +122,7 @@ test-replay: $(REPLAY_BINS)
 # example built with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer into build/asan, then run; any report fails the run.
 # `make tsan-test`: the library and tests/c/test_threads.c built with
-# ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png
+# ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png|jpeg
 # SECONDS=600`: builds fuzz/fuzz_$(FUZZER).c with libFuzzer and runs it on
 # a copy of its seed corpus in build/fuzz (see fuzz/README.md).
 # ASan and fuzzing need clang: the Swift toolchain's
@@ -191,5 +191,6 @@ fuzz: build/fuzz/fuzz_$(FUZZER)
 # Regenerates the checked-in seed corpora (fuzz/make_corpus.c).
 fuzz-corpus: $(BUILD)/libdigit.a
 	$(CC) $(TEST_CFLAGS) fuzz/make_corpus.c -o $(BUILD)/make_corpus $(BUILD)/libdigit.a $(LIBS)
-	rm -f fuzz/corpus/model/* fuzz/corpus/idx/* fuzz/corpus/png/*
+	mkdir -p fuzz/corpus/jpeg
+	rm -f fuzz/corpus/model/* fuzz/corpus/idx/* fuzz/corpus/png/* fuzz/corpus/jpeg/*
 	$(BUILD)/make_corpus fuzz/corpus

@@ -765,6 +765,7 @@ static digit_status preprocess_ink(const char *name, uint8_t *ink, int w,
  */
 
 #define WORK_SIDE 512     /* shorter side of the working copy, at least */
+#define MIN_PHOTO_SIDE 200 /* shorter side under which an image is no photo */
 #define FLAT_SPREAD 6     /* paper brightness range (of 255) that is uneven */
 #define PAPER_WINDOW 0.07 /* opening radius, of the shorter side */
 
@@ -855,21 +856,41 @@ static int quantile_u8(const uint8_t *v, size_t n, double q) {
     return hist_quantile(hist, n, q);
 }
 
-/* Whether the paper's brightness varies over the page: the spread of an
- * opening so wide (a quarter of the shorter side) that no stroke of a
- * drawing survives it, only the light. `ink` is the ink-side luma. */
-static int paper_is_uneven(const uint8_t *ink, int w, int h, int *uneven) {
+/* The q-quantile of the border band's bytes (see band_width). */
+static int band_quantile(const uint8_t *v, int w, int h, double q) {
+    size_t hist[256] = {0}, total = 0;
+    int b = band_width(w, h), span[2][2];
+    for (int y = 0; y < h; y++) {
+        int spans = band_spans(w, h, b, y, span);
+        for (int k = 0; k < spans; k++)
+            for (int x = span[k][0]; x < span[k][1]; x++, total++) hist[v[(size_t)y * w + x]]++;
+    }
+    return hist_quantile(hist, total, q);
+}
+
+/* How much the paper's brightness varies along the border band, where the
+ * clean path takes the paper to be of one colour: the spread (2nd to 98th
+ * percentile) there of an opening that removes lines and strokes running
+ * into the band, leaving the light. (Over the whole page, a drawing that
+ * fills it with thick strokes would count as uneven light.) The ink's side
+ * is taken from the border, as the clean path does. -1 if memory runs out. */
+static int paper_spread(const uint8_t *lum, int w, int h) {
     const size_t n = (size_t)w * h;
     uint8_t *b = malloc(n);
-    if (!b) return 0;
-    memcpy(b, ink, n);
-    int ok = opening(b, w, h, max_int(1, min_int(w, h) / 6));
-    if (ok) *uneven = quantile_u8(b, n, 0.98) - quantile_u8(b, n, 0.02) >= FLAT_SPREAD;
+    if (!b) return -1;
+    int bg[3] = {0, 0, 0};
+    double sw[3] = {1, 1, 1}, u[3] = {0, 0, 0};
+    band_median(lum, 1, 1, w, h, bg);
+    ink_direction(lum, 1, 1, n, bg, sw, u);
+    for (size_t i = 0; i < n; i++) b[i] = u[0] <= 0 ? (uint8_t)(255 - lum[i]) : lum[i];
+    int spread = -1;
+    if (opening(b, w, h, max_int(1, min_int(w, h) / 16)))
+        spread = band_quantile(b, w, h, 0.98) - band_quantile(b, w, h, 0.02);
 #ifdef DIGIT_PHOTO_DEBUG
-    fprintf(stderr, "spread %d\n", quantile_u8(b, n, 0.98) - quantile_u8(b, n, 0.02));
+    fprintf(stderr, "spread %d\n", spread);
 #endif
     free(b);
-    return ok;
+    return spread;
 }
 
 /* Grayscale reconstruction by dilation of `marker` under `mask`, in
@@ -1322,7 +1343,7 @@ static int ink_noise(const uint8_t *ink, int w, int h) {
 static digit_status find_digit(const char *name, uint8_t *ink, int w, int h,
                                uint8_t **crop, box *cbx, image_found *found) {
     const int level = max_int(MIN_CONTRAST / 2 + 2, ink_noise(ink, w, h) * 3 / 2);
-    const int tmax = max_int(3, min_int(w, h) / 128);
+    const int tmax = max_int(4, min_int(w, h) / 96);
 #ifdef DIGIT_PHOTO_DEBUG
     digit_image_save_png("/tmp/pv/dbg-flat.png", ink, w, h);
 #endif
@@ -1371,12 +1392,15 @@ done:
     return st;
 }
 
-/* The photo path (see the top of this section). Returns DIGIT_OK with
- * *taken = 0, having changed nothing, when the paper is even, unless
- * `force`. */
+/* The photo path (see the top of this section). *spread receives the
+ * paper's unevenness (0: flat, or the image is too small to be a photo).
+ * When it is under FLAT_SPREAD and `force` is 0, nothing else is done
+ * (*taken = 0); otherwise the photo path runs (*taken = 1). */
 static digit_status photo_path(const char *name, const image *img, uint8_t *out,
-                               image_found *found, int force, int *taken) {
+                               image_found *found, int force, int *taken,
+                               int *spread) {
     *taken = 0;
+    *spread = 0;
     const int f = max_int(1, min_int(img->w, img->h) / WORK_SIDE);
     work wk = {0, 0, 0, NULL};
     if (min_int(img->w, img->h) / f < 64) return DIGIT_OK; /* too small to be a photo */
@@ -1385,17 +1409,19 @@ static digit_status photo_path(const char *name, const image *img, uint8_t *out,
         return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
     }
     const int w = wk.w, h = wk.h;
-    int uneven = 0, dark = 1;
+    int dark = 1;
     digit_status st = DIGIT_OK;
     uint8_t *crop = NULL, *paper = NULL;
-    if (!smooth3(wk.v, w, h) || !ink_side(wk.v, w, h, &dark, &paper) ||
-        !paper_is_uneven(wk.v, w, h, &uneven) ||
-        ((uneven || force) && !flatten(wk.v, paper, w, h, dark))) {
+    if (!smooth3(wk.v, w, h) || (*spread = paper_spread(wk.v, w, h)) < 0) {
         st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
         goto done;
     }
-    if (!uneven && !force) goto done;
+    if (*spread < FLAT_SPREAD && !force) goto done;
     *taken = 1;
+    if (!ink_side(wk.v, w, h, &dark, &paper) || !flatten(wk.v, paper, w, h, dark)) {
+        st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+        goto done;
+    }
     box cbx = {0, 0, 0, 0}, used;
     if ((st = find_digit(name, wk.v, w, h, &crop, &cbx, found)) != DIGIT_OK) goto done;
     st = preprocess_ink(name, crop, cbx.x1 - cbx.x0, cbx.y1 - cbx.y0, 0, out, &used);
@@ -1516,26 +1542,62 @@ static int alpha_is_flat(const image *img) {
     return hi - lo < ALPHA_MIN_RANGE;
 }
 
+/* Whether the photo path's digit should replace the clean path's: when
+ * the clean path found nothing, or took so much for ink (shaded paper,
+ * lines) that its box is four times the photo path's single mark. */
+static int photo_is_better(digit_status clean, box bx, const image_found *ph) {
+    if (clean != DIGIT_OK) return 1;
+    double clean_area = (double)(bx.x1 - bx.x0) * (bx.y1 - bx.y0);
+    return ph->marks == 1 && clean_area > 4.0 * ph->w * ph->h;
+}
+
+/* The clean path on a copy of img (img is needed again after it). */
+static digit_status clean_path(const char *name, const image *img, uint8_t *out,
+                               box *bx) {
+    image ink = *img;
+    const size_t bytes = (size_t)img->w * img->h * img->channels;
+    if (!(ink.px = malloc(bytes))) return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
+    memcpy(ink.px, img->px, bytes);
+    int noise = image_ink(&ink);
+    digit_status st = preprocess_ink(name, ink.px, ink.w, ink.h, noise, out, bx);
+    free(ink.px);
+    return st;
+}
+
+/* Clean drawings take the clean path, photos of uneven paper the photo
+ * path. In between (paper nearly even: a scan, a photo in good light),
+ * both run, and the photo path wins only where the clean one plainly
+ * failed (photo_is_better). Anything with varying alpha is a drawing. */
 digit_status image_preprocess(const char *name, image *img, uint8_t *out,
                               image_found *found) {
-    const int photo_like = alpha_is_flat(img);
-    int taken = 0;
-    if (photo_like) {
-        digit_status st = photo_path(name, img, out, found, 0, &taken);
-        if (st != DIGIT_OK || taken) return st;
-    }
-    /* The clean path works on a copy: should it find nothing, a photo
-     * whose light looked even gets its chance on the photo path. */
-    image ink = *img;
-    if (photo_like && !(ink.px = malloc((size_t)img->w * img->h * img->channels)))
-        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
-    if (photo_like) memcpy(ink.px, img->px, (size_t)img->w * img->h * img->channels);
-    int noise = image_ink(&ink);
+    int taken = 0, spread = 0;
     box bx = {0, 0, 0, 0};
-    digit_status st = preprocess_ink(name, ink.px, ink.w, ink.h, noise, out, &bx);
-    if (photo_like) free(ink.px);
-    if (st == DIGIT_OK) set_found(found, bx, 1, 0);
-    if (st != DIGIT_ERR_IMAGE || !photo_like) return st;
-    digit_status again = photo_path(name, img, out, found, 1, &taken);
-    return taken && again == DIGIT_OK ? again : st;
+    if (!alpha_is_flat(img)) {
+        int noise = image_ink(img);
+        digit_status st = preprocess_ink(name, img->px, img->w, img->h, noise, out, &bx);
+        if (st == DIGIT_OK) set_found(found, bx, 1, 0);
+        return st;
+    }
+    /* Photos of paper are large; a small image is a drawing or a crop,
+     * and goes the photo way only if the clean path finds nothing. */
+    const int small = min_int(img->w, img->h) < MIN_PHOTO_SIDE;
+    digit_status st = small ? DIGIT_OK : photo_path(name, img, out, found, 0, &taken, &spread);
+    if (st != DIGIT_OK || taken) return st;
+    uint8_t clean[SIDE * SIDE];
+    digit_status cst = clean_path(name, img, clean, &bx);
+    if (cst == DIGIT_ERR_MEMORY || (spread == 0 && cst != DIGIT_ERR_IMAGE)) goto use_clean;
+    image_found ph = {0, 0, 0, 0, 0, 0};
+    uint8_t photo[SIDE * SIDE];
+    st = photo_path(name, img, photo, &ph, 1, &taken, &spread);
+    if (st == DIGIT_OK && taken && photo_is_better(cst, bx, &ph)) {
+        memcpy(out, photo, sizeof photo);
+        *found = ph;
+        return DIGIT_OK;
+    }
+use_clean:
+    if (cst != DIGIT_OK) return cst == DIGIT_ERR_IMAGE ? no_ink(name) : cst;
+    memcpy(out, clean, sizeof clean);
+    set_found(found, bx, 1, 0);
+    digit_clear_error();
+    return DIGIT_OK;
 }
