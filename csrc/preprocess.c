@@ -768,6 +768,10 @@ static digit_status preprocess_ink(const char *name, uint8_t *ink, int w,
 #define MIN_PHOTO_SIDE 200 /* shorter side under which an image is no photo */
 #define FLAT_SPREAD 6     /* paper brightness range (of 255) that is uneven */
 #define PAPER_WINDOW 0.07 /* opening radius, of the shorter side */
+#define STROKE_WINDOW 0.035 /* radius that removes pen strokes, likewise */
+#ifndef RECONSTRUCT_ROUNDS
+#define RECONSTRUCT_ROUNDS 4
+#endif
 
 typedef struct work {
     int w, h, f;  /* size, and the reduction factor from the image */
@@ -902,7 +906,7 @@ static int paper_spread(const uint8_t *lum, int w, int h) {
  * the shapes of light and shadow, which are convex or nearly; more would
  * only creep along noise. */
 static void reconstruct(uint8_t *marker, const uint8_t *mask, int w, int h) {
-    for (int round = 0; round < 4; round++) {
+    for (int round = 0; round < RECONSTRUCT_ROUNDS; round++) {
         int changed = 0;
         for (int pass = 0; pass < 2; pass++) {
             const int dir = pass ? -1 : 1;
@@ -928,19 +932,30 @@ static void reconstruct(uint8_t *marker, const uint8_t *mask, int w, int h) {
     }
 }
 
-/* The paper under ink-side luma `ink`: opening by reconstruction with a
- * window wider than strokes. */
+/* The paper under ink-side luma `ink`: an opening with a window wider
+ * than strokes, then reconstructed (see reconstruct) under a narrower
+ * opening. The narrower one has already removed pen strokes, so the
+ * reconstruction restores a shadow's wedge but cannot climb from a shadow
+ * into a stroke that crosses its edge (which would take the stroke's part
+ * in the light for paper). */
 static uint8_t *paper_of(const uint8_t *ink, int w, int h) {
     const size_t n = (size_t)w * h;
-    const int r = max_int(2, (int)lround(PAPER_WINDOW * min_int(w, h)));
-    uint8_t *paper = malloc(n);
-    if (!paper) return NULL;
-    memcpy(paper, ink, n);
-    if (!opening(paper, w, h, r)) {
+    const int shorter = min_int(w, h);
+    const int r = max_int(2, (int)lround(PAPER_WINDOW * shorter));
+    const int r_mask = max_int(1, (int)lround(STROKE_WINDOW * shorter));
+    uint8_t *paper = malloc(n), *mask = malloc(n);
+    int ok = paper && mask;
+    if (ok) {
+        memcpy(paper, ink, n);
+        memcpy(mask, ink, n);
+        ok = opening(paper, w, h, r) && opening(mask, w, h, r_mask);
+    }
+    if (ok) reconstruct(paper, mask, w, h);
+    free(mask);
+    if (!ok) {
         free(paper);
         return NULL;
     }
-    reconstruct(paper, ink, w, h);
     return paper;
 }
 
@@ -969,7 +984,8 @@ static int side_detail(const uint8_t *ink, int w, int h, uint8_t *scratch, side 
 }
 
 /* Which side of the paper ink lies: the one where the paper is flat
- * underneath (see side), else the one with more standing out. (The
+ * underneath (see side), else dark ink, unless the page is dark and more
+ * stands out on the light side. (The
  * border's median, which the clean path uses, is no guide when the border
  * itself is shaded.) On return `lum` is turned to the ink's side (255 -
  * luma for dark ink), *dark says which, and *paper is the paper under it. */
@@ -983,7 +999,10 @@ static int ink_side(uint8_t *lum, int w, int h, int *dark, uint8_t **paper) {
         ok = side_detail(neg, w, h, scratch, &d) && side_detail(lum, w, h, scratch, &l);
     }
     if (ok) {
-        *dark = abs(d.median - l.median) > 4 ? d.median < l.median : d.energy >= l.energy;
+        /* Light ink needs a dark page (chalk on a board, a negative). */
+        int dark_page = quantile_u8(lum, n, 0.5) < 128;
+        if (abs(d.median - l.median) > 4) *dark = d.median < l.median;
+        else *dark = !dark_page || d.energy >= l.energy;
         if (*dark) memcpy(lum, neg, n);
         *paper = *dark ? d.paper : l.paper;
         free(*dark ? l.paper : d.paper);
@@ -1419,9 +1438,16 @@ static digit_status photo_path(const char *name, const image *img, uint8_t *out,
     if (*spread < FLAT_SPREAD && !force) goto done;
     *taken = 1;
     if (!ink_side(wk.v, w, h, &dark, &paper) || !flatten(wk.v, paper, w, h, dark)) {
+#ifdef DIGIT_PHOTO_DEBUG
+        fprintf(stderr, "memory\n");
+#endif
         st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
         goto done;
     }
+#ifdef DIGIT_PHOTO_DEBUG
+    fprintf(stderr, "dark %d\n", dark);
+    digit_image_save_png("/tmp/pv/dbg-paper.png", paper, w, h);
+#endif
     box cbx = {0, 0, 0, 0}, used;
     if ((st = find_digit(name, wk.v, w, h, &crop, &cbx, found)) != DIGIT_OK) goto done;
     st = preprocess_ink(name, crop, cbx.x1 - cbx.x0, cbx.y1 - cbx.y0, 0, out, &used);
