@@ -55,10 +55,10 @@ install: all
 
 # ---- tests ----
 
-C_TESTS := test_core test_image test_train test_variants test_faults test_threads
+C_TESTS := test_core test_image test_jpeg test_train test_variants test_photo test_faults test_threads
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h tests/c/testfiles.h $(BUILD)/libdigit.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h tests/c/photogen.h tests/c/testfiles.h $(BUILD)/libdigit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(BUILD)/libdigit.a $(LIBS)
 
@@ -141,9 +141,9 @@ TSAN_FLAGS := -fsanitize=thread -g -O1 -fno-omit-frame-pointer -DDIGIT_NO_CLONES
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-# test_variants measures accuracy over thousands of PNG variants: too slow
-# for a sanitizer build, and a quality check rather than a memory one.
-SAN_TESTS := $(filter-out test_variants,$(C_TESTS)) test_gradcheck train_and_predict
+# test_variants and test_photo measure accuracy over thousands of images:
+# too slow for a sanitizer build, and quality checks rather than memory ones.
+SAN_TESTS := $(filter-out test_variants test_photo,$(C_TESTS)) test_gradcheck train_and_predict
 
 .PHONY: test-replay asan-test tsan-test fuzz fuzz-build fuzz-corpus
 asan-test:
