@@ -82,6 +82,19 @@ example: all
 
 test: test-c example test-replay
 
+# Photo-like inputs (tests/c/photogen.h): `make test` runs 150 per variant
+# on small pages (seed 3); the report runs PHOTO_N per variant on pages up
+# to 4000x3000 with another seed than the one the preprocessing was tuned
+# on (1), without thresholds; the sheet is docs/photo-inputs.png.
+PHOTO_SEED ?= 2
+PHOTO_N ?= 1000
+.PHONY: photo-report photo-sheet
+photo-report: $(BUILD)/tests/test_photo
+	$(BUILD)/tests/test_photo --report --full --seed $(PHOTO_SEED) --n $(PHOTO_N)
+
+photo-sheet: $(BUILD)/tests/test_photo
+	$(BUILD)/tests/test_photo --report --seed $(PHOTO_SEED) --n 6 --sheet docs/photo-inputs.png
+
 # The benchmark (see BENCHMARKS.md). It links the static library and reads
 # net.h only to count FLOPs.
 $(BUILD)/digit-bench: bench/bench.c $(BUILD)/libdigit.a csrc/net.h

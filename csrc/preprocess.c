@@ -890,9 +890,6 @@ static int paper_spread(const uint8_t *lum, int w, int h) {
     int spread = -1;
     if (opening(b, w, h, max_int(1, min_int(w, h) / 16)))
         spread = band_quantile(b, w, h, 0.98) - band_quantile(b, w, h, 0.02);
-#ifdef DIGIT_PHOTO_DEBUG
-    fprintf(stderr, "spread %d\n", spread);
-#endif
     free(b);
     return spread;
 }
@@ -1102,7 +1099,7 @@ static int erase_lines(uint8_t *ink, int w, int h, int level, int tmax) {
     if (!ok) goto done;
     for (size_t i = 0; i < n; i++) thin[i] = ink[i] >= level;
     vertical_runs(thin, w, h, run);
-    for (size_t i = 0; i < n; i++) thin[i] = thin[i] && run[i] <= tmax;
+    for (size_t i = 0; i < n; i++) thin[i] = thin[i] && run[i] <= 2 * tmax;
     if (!(votes = line_votes(thin, w, h, margin, bins))) {
         ok = 0;
         goto done;
@@ -1120,11 +1117,13 @@ static int erase_lines(uint8_t *ink, int w, int h, int level, int tmax) {
     }
     if (score <= 0) goto done;
     const int *v = votes + (size_t)best * bins;
-    const double b = slope_of(best), reach = tmax / 2.0 + 1.0;
+    /* Thin means up to twice tmax: blur, noise and flattening thicken a
+     * line here and there; a stroke crossing it runs much longer. */
+    const double b = slope_of(best), reach = tmax + 1.0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
-            if (!thin[i]) continue;
+            if (ink[i] < level || run[i] > 2 * tmax) continue;
             double at = y - b * x + margin;
             int lo = max_int(1, (int)floor(at - reach)), hi = min_int(bins - 2, (int)ceil(at + reach));
             for (int a = lo; a <= hi; a++)
@@ -1363,15 +1362,8 @@ static digit_status find_digit(const char *name, uint8_t *ink, int w, int h,
                                uint8_t **crop, box *cbx, image_found *found) {
     const int level = max_int(MIN_CONTRAST / 2 + 2, ink_noise(ink, w, h) * 3 / 2);
     const int tmax = max_int(4, min_int(w, h) / 96);
-#ifdef DIGIT_PHOTO_DEBUG
-    digit_image_save_png("/tmp/pv/dbg-flat.png", ink, w, h);
-#endif
     if (!erase_all_lines(ink, w, h, level, tmax))
         return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
-#ifdef DIGIT_PHOTO_DEBUG
-    digit_image_save_png("/tmp/pv/dbg-lines.png", ink, w, h);
-    fprintf(stderr, "level %d tmax %d\n", level, tmax);
-#endif
     parts ps = {NULL, 0, 0, NULL};
     mark *marks = NULL;
     digit_status st = DIGIT_OK;
@@ -1438,16 +1430,9 @@ static digit_status photo_path(const char *name, const image *img, uint8_t *out,
     if (*spread < FLAT_SPREAD && !force) goto done;
     *taken = 1;
     if (!ink_side(wk.v, w, h, &dark, &paper) || !flatten(wk.v, paper, w, h, dark)) {
-#ifdef DIGIT_PHOTO_DEBUG
-        fprintf(stderr, "memory\n");
-#endif
         st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
         goto done;
     }
-#ifdef DIGIT_PHOTO_DEBUG
-    fprintf(stderr, "dark %d\n", dark);
-    digit_image_save_png("/tmp/pv/dbg-paper.png", paper, w, h);
-#endif
     box cbx = {0, 0, 0, 0}, used;
     if ((st = find_digit(name, wk.v, w, h, &crop, &cbx, found)) != DIGIT_OK) goto done;
     st = preprocess_ink(name, crop, cbx.x1 - cbx.x0, cbx.y1 - cbx.y0, 0, out, &used);
@@ -1570,11 +1555,14 @@ static int alpha_is_flat(const image *img) {
 
 /* Whether the photo path's digit should replace the clean path's: when
  * the clean path found nothing, or took so much for ink (shaded paper,
- * lines) that its box is four times the photo path's single mark. */
-static int photo_is_better(digit_status clean, box bx, const image_found *ph) {
+ * lines) that its box is four times the photo path's: its single mark, or
+ * whatever it found when the clean box is half the page. */
+static int photo_is_better(digit_status clean, box bx, const image_found *ph,
+                           const image *img) {
     if (clean != DIGIT_OK) return 1;
     double clean_area = (double)(bx.x1 - bx.x0) * (bx.y1 - bx.y0);
-    return ph->marks == 1 && clean_area > 4.0 * ph->w * ph->h;
+    int most = clean_area * 2 >= (double)img->w * img->h;
+    return (ph->marks == 1 || most) && clean_area > 4.0 * ph->w * ph->h;
 }
 
 /* The clean path on a copy of img (img is needed again after it). */
@@ -1615,7 +1603,7 @@ digit_status image_preprocess(const char *name, image *img, uint8_t *out,
     image_found ph = {0, 0, 0, 0, 0, 0};
     uint8_t photo[SIDE * SIDE];
     st = photo_path(name, img, photo, &ph, 1, &taken, &spread);
-    if (st == DIGIT_OK && taken && photo_is_better(cst, bx, &ph)) {
+    if (st == DIGIT_OK && taken && photo_is_better(cst, bx, &ph, img)) {
         memcpy(out, photo, sizeof photo);
         *found = ph;
         return DIGIT_OK;

@@ -220,12 +220,23 @@ static void pg_dilate(float *m, int n, int rad) {
     free(tmp);
 }
 
-/* The digit in pen, pencil or marker, 10-40% of the shorter side. */
-static void pg_ink(pg_rng *r, pg_page *pg, const uint8_t *digit, pg_variant v) {
+/* Where a digit goes: its centre (fractions of the page) and its size
+ * (fraction of the shorter side). */
+typedef struct pg_place {
+    double cx, cy, size;
+} pg_place;
+
+/* The digit in pen, pencil or marker, 10-40% of the shorter side, off
+ * centre, or where `at` says. */
+static void pg_ink(pg_rng *r, pg_page *pg, const uint8_t *digit, pg_variant v,
+                   const pg_place *at) {
     const int w = pg->w, h = pg->h, shorter = w < h ? w : h;
-    double k = shorter * pg_between(r, 0.10, 0.40) / 20.0; /* page px per MNIST px */
+    double size = pg_between(r, 0.10, 0.40), fx = pg_between(r, 0.2, 0.8),
+           fy = pg_between(r, 0.2, 0.8);
+    if (at) size = at->size, fx = at->cx, fy = at->cy;
+    double k = shorter * size / 20.0; /* page px per MNIST px */
     int n = (int)ceil(28 * k);
-    double cx = pg_between(r, 0.2, 0.8) * w, cy = pg_between(r, 0.2, 0.8) * h;
+    double cx = fx * w, cy = fy * h;
     int ox = (int)(cx - n / 2.0), oy = (int)(cy - n / 2.0);
     ox = ox < 0 ? 0 : ox + n > w ? w - n : ox;
     oy = oy < 0 ? 0 : oy + n > h ? h - n : oy;
@@ -397,7 +408,7 @@ static void pg_make(const uint8_t *digit, int index, pg_variant v,
     pg_size(&r, o->small, &pg.w, &pg.h);
     pg_paper(&r, &pg);
     if (v == PG_RULED) pg_ruled(&r, &pg);
-    pg_ink(&r, &pg, digit, v);
+    pg_ink(&r, &pg, digit, v, NULL);
     pg_light(&r, &pg, v);
     double blur = pg_between(&r, 0.5, 1.5), noise = pg_between(&r, 3, 8);
     int quality = (int)pg_between(&r, 50, 90.99);
@@ -426,6 +437,43 @@ static void pg_make(const uint8_t *digit, int index, pg_variant v,
     out->w = sw;
     out->h = sh;
     out->orientation = orient;
+}
+
+/* A page for the "not a digit" checks: n digits (0..2) side by side, a
+ * long dark line across it, and/or specks, then light, blur, noise, JPEG. */
+static void pg_make_marks(const uint8_t *d0, const uint8_t *d1, int n, int line,
+                          int specks, uint64_t seed, pg_photo *out) {
+    pg_rng r = {seed};
+    pg_next(&r);
+    pg_page pg;
+    pg.w = 800, pg.h = 600;
+    pg_paper(&r, &pg);
+    const pg_place two[2] = {{0.38, 0.5, 0.3}, {0.62, 0.5, 0.3}}, one = {0.5, 0.5, 0.3};
+    for (int i = 0; i < n; i++) pg_ink(&r, &pg, i ? d1 : d0, PG_PHOTO, n == 1 ? &one : &two[i]);
+    const float dark[3] = {0.1f, 0.1f, 0.12f};
+    if (line)
+        for (int y = 296; y < 302; y++)
+            for (int x = 40; x < pg.w - 40; x++) pg_blend(&pg, (size_t)y * pg.w + x, dark, 1);
+    for (int k = 0; k < specks; k++) {
+        int x0 = 20 + (int)(pg_next(&r) % (uint64_t)(pg.w - 40));
+        int y0 = 20 + (int)(pg_next(&r) % (uint64_t)(pg.h - 40));
+        for (int y = y0; y < y0 + 3; y++)
+            for (int x = x0; x < x0 + 3; x++) pg_blend(&pg, (size_t)y * pg.w + x, dark, 1);
+    }
+    pg_light(&r, &pg, PG_PHOTO);
+    for (int c = 0; c < 3; c++) pg_blur(pg.c[c], pg.w, pg.h, 0.8);
+    uint8_t *rgb = pg_alloc((size_t)pg.w * pg.h * 3);
+    for (size_t i = 0; i < (size_t)pg.w * pg.h; i++)
+        for (int c = 0; c < 3; c++) {
+            float v = pg.c[c][i] + 4.0f * pg_noise(&r);
+            rgb[i * 3 + c] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : (int)(v + 0.5f));
+        }
+    for (int c = 0; c < 3; c++) free(pg.c[c]);
+    out->file = pg_jpeg(rgb, pg.w, pg.h, 85, NULL, 0, &out->len);
+    out->rgb = rgb;
+    out->w = pg.w;
+    out->h = pg.h;
+    out->orientation = 1;
 }
 
 static void pg_free(pg_photo *p) {

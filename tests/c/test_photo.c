@@ -10,7 +10,8 @@
  *     --n N         digits per variant (default 150)
  *     --full        pages up to 4000x3000 (default: up to 1024x768)
  *     --report      a report, not a test: no thresholds (make photo-report)
- *     --only NAME   one variant
+ *     --only NAME   one variant, or "marks" for the checks of marks that are
+ *                   not one digit (two digits, a line, specks)
  *     --sheet FILE  also writes a contact sheet: per variant, photos of
  *                   the first digits next to the 28x28 inputs made of them
  *     --dump DIR    writes the files of the first 4 digits of each variant
@@ -177,6 +178,41 @@ static void run_variant(run *ru, pg_variant v) {
     free(got);
 }
 
+/* ---- marks that are not one digit ------------------------------------------- */
+
+/* Two digits side by side, a lone line, specks, and one digit for
+ * comparison: what the report says about each. */
+static void test_marks(const uint8_t *images) {
+    static const struct {
+        const char *what;
+        int digits, line, specks;
+        uint32_t want;
+        int marks;
+    } cases[] = {
+        {"one digit", 1, 0, 0, 0, 1},
+        {"two digits", 2, 0, 0, DIGIT_WARN_SEVERAL_MARKS, 2},
+        {"only a line", 0, 1, 0, DIGIT_WARN_NOT_DIGIT_LIKE, 0},
+        {"only specks", 0, 0, 12, DIGIT_WARN_NOT_DIGIT_LIKE, 0},
+        {"a digit and specks", 1, 0, 12, 0, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int s = 0; s < 4; s++) {
+            pg_photo p;
+            pg_make_marks(images + (size_t)(2 * s) * PIXELS, images + (size_t)(2 * s + 1) * PIXELS,
+                          cases[k].digits, cases[k].line, cases[k].specks, 1000 + 10 * k + s, &p);
+            uint8_t out[PIXELS];
+            digit_image_report r;
+            digit_image_report_init(&r);
+            digit_status st = digit_image_load_memory(p.file, p.len, out, &r);
+            int ok = st == DIGIT_OK
+                         ? (r.warnings & ~DIGIT_WARN_REDUCED) == cases[k].want && r.marks == cases[k].marks
+                         : st == DIGIT_ERR_IMAGE && cases[k].digits == 0;
+            CHECK(ok, "%s (%d): status %d, %d marks, warnings %#x", cases[k].what, s, st, r.marks,
+                  (unsigned)r.warnings);
+            pg_free(&p);
+        }
+}
+
 int main(int argc, char **argv) {
     options o;
     if (!parse(argc, argv, &o)) return 2;
@@ -219,6 +255,7 @@ int main(int argc, char **argv) {
     printf("%-18s %8.2f%%\n", "plain (uint8)", ru.plain_acc);
     for (int v = 0; v < PG_VARIANTS; v++)
         if (!o.only || !strcmp(o.only, PG_NAMES[v])) run_variant(&ru, (pg_variant)v);
+    if (!o.report && (!o.only || !strcmp(o.only, "marks"))) test_marks(ru.images);
     if (o.sheet) {
         CHECK_OK(digit_image_save_png(o.sheet, ru.sheet, ru.sheet_w, sheet_h));
         free(ru.sheet);
