@@ -93,6 +93,7 @@ photo-report: $(BUILD)/tests/test_photo
 	$(BUILD)/tests/test_photo --report --full --seed $(PHOTO_SEED) --n $(PHOTO_N)
 
 photo-sheet: $(BUILD)/tests/test_photo
+	@mkdir -p docs
 	$(BUILD)/tests/test_photo --report --seed $(PHOTO_SEED) --n 6 --sheet docs/photo-inputs.png
 
 # The benchmark (see BENCHMARKS.md). It links the static library and reads
