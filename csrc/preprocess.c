@@ -46,6 +46,7 @@ typedef struct box {
 
 static int min_int(int a, int b) { return a < b ? a : b; }
 static int max_int(int a, int b) { return a > b ? a : b; }
+static uint8_t max_u8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
 static digit_status no_ink(const char *name) {
     return digit_fail(DIGIT_ERR_IMAGE,
@@ -519,12 +520,13 @@ static void max_filter_line(uint8_t *line, size_t step, int n, int r,
     const int k = 2 * r + 1, m = n + 2 * r;
     memset(ext, 0, (size_t)m);
     for (int i = 0; i < n; i++) ext[r + i] = line[(size_t)i * step];
-    for (int i = 0; i < m; i++)
-        pre[i] = i % k == 0 ? ext[i] : (uint8_t)max_int(pre[i - 1], ext[i]);
-    for (int i = m - 1; i >= 0; i--)
-        suf[i] = i == m - 1 || (i + 1) % k == 0
-                     ? ext[i]
-                     : (uint8_t)max_int(suf[i + 1], ext[i]);
+    for (int b = 0; b < m; b += k) { /* blocks of k: maxima from each end */
+        const int e = min_int(b + k, m);
+        pre[b] = ext[b];
+        for (int i = b + 1; i < e; i++) pre[i] = (uint8_t)max_int(pre[i - 1], ext[i]);
+        suf[e - 1] = ext[e - 1];
+        for (int i = e - 2; i >= b; i--) suf[i] = (uint8_t)max_int(suf[i + 1], ext[i]);
+    }
     for (int i = 0; i < n; i++)
         line[(size_t)i * step] = (uint8_t)max_int(suf[i], pre[i + k - 1]);
 }
@@ -800,22 +802,78 @@ static int smooth3(uint8_t *v, int w, int h) {
     return 1;
 }
 
-/* Square running maximum (or minimum) of radius r over the whole map. */
-static int filter_square(uint8_t *m, int w, int h, int r, int minimum) {
-    const int longest = max_int(w, h) + 2 * r;
-    uint8_t *buf = malloc((size_t)longest * 3);
-    if (!buf) return 0;
-    const size_t n = (size_t)w * h;
-    if (minimum)
-        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
-    for (int y = 0; y < h; y++)
-        max_filter_line(m + (size_t)y * w, 1, w, r, buf, buf + longest, buf + 2 * longest);
-    for (int x = 0; x < w; x++)
-        max_filter_line(m + x, (size_t)w, h, r, buf, buf + longest, buf + 2 * longest);
-    if (minimum)
-        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
-    free(buf);
+/* The running maximum of radius r down the columns of a w x h map, all
+ * columns at once (the same van Herk scheme as max_filter_line, on whole
+ * rows, so that memory is read in order). */
+static int max_filter_columns(uint8_t *m, int w, int h, int r) {
+    const int k = 2 * r + 1, rows = h + 2 * r;
+    const size_t W = (size_t)w;
+    uint8_t *pre = malloc(W * rows), *suf = malloc(W * rows);
+    if (!pre || !suf) {
+        free(pre);
+        free(suf);
+        return 0;
+    }
+    /* row j of the extended map: 0 for j < r or j >= h + r, else m's j - r */
+#define EXT(j) ((j) < r || (j) >= h + r ? NULL : m + W * (size_t)((j) - r))
+    for (int b = 0; b < rows; b += k) {
+        const int e = min_int(b + k, rows);
+        for (int j = b; j < e; j++) {
+            const uint8_t *src = EXT(j);
+            uint8_t *p = pre + W * j;
+            if (j == b) {
+                if (src) memcpy(p, src, W);
+                else memset(p, 0, W);
+            } else {
+                const uint8_t *q = p - W;
+                if (src) for (size_t x = 0; x < W; x++) p[x] = max_u8(q[x], src[x]);
+                else memcpy(p, q, W);
+            }
+        }
+        for (int j = e - 1; j >= b; j--) {
+            const uint8_t *src = EXT(j);
+            uint8_t *p = suf + W * j;
+            if (j == e - 1) {
+                if (src) memcpy(p, src, W);
+                else memset(p, 0, W);
+            } else {
+                const uint8_t *q = p + W;
+                if (src) for (size_t x = 0; x < W; x++) p[x] = max_u8(q[x], src[x]);
+                else memcpy(p, q, W);
+            }
+        }
+    }
+#undef EXT
+    for (int y = 0; y < h; y++) {
+        const uint8_t *a = suf + W * y, *b = pre + W * (size_t)(y + k - 1);
+        uint8_t *o = m + W * y;
+        for (size_t x = 0; x < W; x++) o[x] = max_u8(a[x], b[x]);
+    }
+    free(pre);
+    free(suf);
     return 1;
+}
+
+static void transpose(const uint8_t *src, int w, int h, uint8_t *dst);
+
+/* Square running maximum (or minimum) of radius r over the whole map: down
+ * the columns, then down the columns of the transpose (the rows). */
+static int filter_square(uint8_t *m, int w, int h, int r, int minimum) {
+    const size_t n = (size_t)w * h;
+    uint8_t *t = malloc(n);
+    if (!t) return 0;
+    if (minimum)
+        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
+    int ok = max_filter_columns(m, w, h, r);
+    if (ok) {
+        transpose(m, w, h, t);
+        ok = max_filter_columns(t, h, w, r);
+        transpose(t, h, w, m);
+    }
+    if (minimum)
+        for (size_t i = 0; i < n; i++) m[i] = (uint8_t)(255 - m[i]);
+    free(t);
+    return ok;
 }
 
 /* Grayscale opening: what is broader than 2r+1 px survives. */
@@ -902,29 +960,54 @@ static int paper_spread(const uint8_t *lum, int w, int h) {
  * removed. Raster and anti-raster sweeps, at most 4 pairs: enough for
  * the shapes of light and shadow, which are convex or nearly; more would
  * only creep along noise. */
+/* One raster sweep of reconstruct: each pixel takes the largest of itself
+ * and its neighbours already swept (left, and the row above), capped by
+ * the mask. Returns whether anything changed. */
+static int sweep_forward(uint8_t *m, const uint8_t *mask, int w, int h) {
+    int changed = 0;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = m + (size_t)y * w;
+        const uint8_t *up = y ? row - w : NULL, *cap = mask + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            uint8_t v = row[x];
+            if (x) v = max_u8(v, row[x - 1]);
+            if (up) {
+                v = max_u8(v, up[x]);
+                if (x) v = max_u8(v, up[x - 1]);
+                if (x + 1 < w) v = max_u8(v, up[x + 1]);
+            }
+            if (v > cap[x]) v = cap[x];
+            if (v != row[x]) row[x] = v, changed = 1;
+        }
+    }
+    return changed;
+}
+
+/* The same from the last pixel back (right, and the row below). */
+static int sweep_backward(uint8_t *m, const uint8_t *mask, int w, int h) {
+    int changed = 0;
+    for (int y = h - 1; y >= 0; y--) {
+        uint8_t *row = m + (size_t)y * w;
+        const uint8_t *down = y + 1 < h ? row + w : NULL, *cap = mask + (size_t)y * w;
+        for (int x = w - 1; x >= 0; x--) {
+            uint8_t v = row[x];
+            if (x + 1 < w) v = max_u8(v, row[x + 1]);
+            if (down) {
+                v = max_u8(v, down[x]);
+                if (x) v = max_u8(v, down[x - 1]);
+                if (x + 1 < w) v = max_u8(v, down[x + 1]);
+            }
+            if (v > cap[x]) v = cap[x];
+            if (v != row[x]) row[x] = v, changed = 1;
+        }
+    }
+    return changed;
+}
+
 static void reconstruct(uint8_t *marker, const uint8_t *mask, int w, int h) {
     for (int round = 0; round < RECONSTRUCT_ROUNDS; round++) {
-        int changed = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            const int dir = pass ? -1 : 1;
-            for (int yy = 0; yy < h; yy++) {
-                const int y = pass ? h - 1 - yy : yy;
-                for (int xx = 0; xx < w; xx++) {
-                    const int x = pass ? w - 1 - xx : xx;
-                    const size_t i = (size_t)y * w + x;
-                    int v = marker[i];
-                    /* the neighbours this sweep has already passed */
-                    if (x - dir >= 0 && x - dir < w) v = max_int(v, marker[i - dir]);
-                    if (y - dir >= 0 && y - dir < h) {
-                        const size_t up = i - (size_t)((ptrdiff_t)dir * w);
-                        for (int dx = -1; dx <= 1; dx++)
-                            if (x + dx >= 0 && x + dx < w) v = max_int(v, marker[up + dx]);
-                    }
-                    v = min_int(v, mask[i]);
-                    if (v != marker[i]) marker[i] = (uint8_t)v, changed = 1;
-                }
-            }
-        }
+        int changed = sweep_forward(marker, mask, w, h);
+        changed |= sweep_backward(marker, mask, w, h);
         if (!changed) break;
     }
 }

@@ -357,9 +357,11 @@ typedef struct digit_pixels {
 #define DIGIT_WARN_REDUCED 0x4u        /* decoded at reduced size (JPEG DCT scaling) */
 
 /* What loading and preprocessing found. Initialise with
- * digit_image_report_init. On success every field is set. On failure the
- * fields learnt before the failure are set (format and stored size once the
- * header has been read) and the rest are zero. */
+ * digit_image_report_init. On success every field is set. On a failure
+ * after the data was read, the fields learnt before it are set (format and
+ * stored size once the header has been read) and the rest are zero; a call
+ * refused for its arguments or because the file cannot be read leaves the
+ * report untouched. */
 typedef struct digit_image_report {
     size_t struct_size;  /* sizeof(digit_image_report), set by digit_image_report_init */
     char format[8];      /* "png", "jpeg" or "pixels" */

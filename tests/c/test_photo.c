@@ -7,7 +7,7 @@
  *
  *   build/tests/test_photo [options]
  *     --seed S      generator seed (default 3; tuning was done on seed 1)
- *     --n N         digits per variant (default 150)
+ *     --n N         digits per variant (default 100)
  *     --full        pages up to 4000x3000 (default: up to 1024x768)
  *     --report      a report, not a test: no thresholds (make photo-report)
  *     --only NAME   one variant, or "marks" for the checks of marks that are
@@ -37,8 +37,9 @@
 enum { PIXELS = 784, SHEET_PER_ROW = 6, THUMB = 112, CELL = THUMB + 84 + 8 };
 
 /* Points a variant may lose against plain MNIST in the small test (seed 3,
- * 150 digits): a little under what was measured, see the commit notes and
- * the photo-report table. */
+ * 100 digits on small pages): the target of 3 points, which is a little
+ * under what was measured there (see the photo-report table for the
+ * large run on another seed). */
 static const double MAX_DROP[PG_VARIANTS] = {3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0};
 
 static double now(void) {
@@ -54,7 +55,7 @@ typedef struct options {
 } options;
 
 static int parse(int argc, char **argv, options *o) {
-    *o = (options){3, 150, 0, 0, NULL, NULL, NULL};
+    *o = (options){3, 100, 0, 0, NULL, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--full")) o->full = 1;
