@@ -932,8 +932,8 @@ static int band_quantile(const uint8_t *v, int w, int h, double q) {
 
 /* How much the paper's brightness varies along the border band, where the
  * clean path takes the paper to be of one colour: the spread (2nd to 98th
- * percentile) there of an opening that removes lines and strokes running
- * into the band, leaving the light. (Over the whole page, a drawing that
+ * percentile) there of an opening as wide as the band, which removes
+ * lines and strokes running into it, leaving the light. (Over the whole page, a drawing that
  * fills it with thick strokes would count as uneven light.) The ink's side
  * is taken from the border, as the clean path does. -1 if memory runs out. */
 static int paper_spread(const uint8_t *lum, int w, int h) {
@@ -946,7 +946,7 @@ static int paper_spread(const uint8_t *lum, int w, int h) {
     ink_direction(lum, 1, 1, n, bg, sw, u);
     for (size_t i = 0; i < n; i++) b[i] = u[0] <= 0 ? (uint8_t)(255 - lum[i]) : lum[i];
     int spread = -1;
-    if (opening(b, w, h, max_int(1, min_int(w, h) / 16)))
+    if (opening(b, w, h, max_int(1, band_width(w, h))))
         spread = band_quantile(b, w, h, 0.98) - band_quantile(b, w, h, 0.02);
     free(b);
     return spread;
