@@ -27,7 +27,7 @@ SRCS := $(wildcard csrc/*.c)
 OBJS := $(SRCS:csrc/%.c=$(BUILD)/obj/%.o)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes
 LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDEBUG -Iinclude $(CFLAGS)
-LIBS := -lopenblas -lpng16 -lz -lm -lpthread
+LIBS := -lopenblas -lpng16 -ljpeg -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
 .PHONY: all clean test test-c example bench model version FORCE
@@ -86,9 +86,9 @@ include mk/install.mk
 # training callbacks) test the contract in digit.h across files.
 UNIT_TESTS := test_errors test_abi test_model test_layers test_optim test_predict \
     test_model_io test_fileio test_dataset test_train_api test_handles
-C_TESTS := $(UNIT_TESTS) test_image test_train test_variants test_faults test_threads
+C_TESTS := $(UNIT_TESTS) test_image test_jpeg test_train test_variants test_photo test_faults test_threads
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
-TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/pngtest.h tests/c/testfiles.h
+TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/pngtest.h tests/c/testfiles.h tests/c/photogen.h
 
 $(BUILD)/tests/%: tests/c/%.c $(TEST_HEADERS) $(BUILD)/libdigit.a
 	@mkdir -p $(dir $@)
@@ -114,6 +114,20 @@ example: all
 
 test: test-c example test-replay
 
+# Photo-like inputs (tests/c/photogen.h): `make test` runs 150 per variant
+# on small pages (seed 3); the report runs PHOTO_N per variant on pages up
+# to 4000x3000 with another seed than the one the preprocessing was tuned
+# on (1), without thresholds; the sheet is docs/photo-inputs.png.
+PHOTO_SEED ?= 2
+PHOTO_N ?= 1000
+.PHONY: photo-report photo-sheet
+photo-report: $(BUILD)/tests/test_photo
+	$(BUILD)/tests/test_photo --report --full --seed $(PHOTO_SEED) --n $(PHOTO_N)
+
+photo-sheet: $(BUILD)/tests/test_photo
+	@mkdir -p docs
+	$(BUILD)/tests/test_photo --report --seed $(PHOTO_SEED) --n 6 --sheet docs/photo-inputs.png
+
 # The benchmark (see BENCHMARKS.md). It links the static library and reads
 # net.h only to count FLOPs.
 $(BUILD)/digit-bench: bench/bench.c $(BUILD)/libdigit.a csrc/net.h
@@ -138,7 +152,7 @@ clean:
 # The fuzz harnesses built without libFuzzer (fuzz/replay.c drives them)
 # replay the seed corpora and every saved crash input. Crash inputs go to
 # tests/data/fuzz-regressions/<harness>/.
-FUZZERS := model idx png
+FUZZERS := model idx png jpeg
 REPLAY_BINS := $(FUZZERS:%=$(BUILD)/tests/replay_%)
 
 $(BUILD)/tests/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_util.h $(BUILD)/libdigit.a
@@ -154,7 +168,7 @@ test-replay: $(REPLAY_BINS)
 # example built with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer into build/asan, then run; any report fails the run.
 # `make tsan-test`: the library, tests/c/test_threads.c and the unit tests
-# built with ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png
+# built with ThreadSanitizer into build/tsan. `make fuzz FUZZER=model|idx|png|jpeg
 # SECONDS=600`: builds fuzz/fuzz_$(FUZZER).c with libFuzzer and runs it on
 # a copy of its seed corpus in build/fuzz (see fuzz/README.md).
 # ASan and fuzzing need clang: the Swift toolchain's
@@ -173,9 +187,9 @@ TSAN_FLAGS := -fsanitize=thread -g -O1 -fno-omit-frame-pointer -DDIGIT_NO_CLONES
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-# test_variants measures accuracy over thousands of PNG variants: too slow
-# for a sanitizer build, and a quality check rather than a memory one.
-SAN_TESTS := $(filter-out test_variants,$(C_TESTS)) test_gradcheck train_and_predict
+# test_variants and test_photo measure accuracy over thousands of images:
+# too slow for a sanitizer build, and quality checks rather than memory ones.
+SAN_TESTS := $(filter-out test_variants test_photo,$(C_TESTS)) test_gradcheck train_and_predict
 
 .PHONY: test-replay asan-test tsan-test fuzz fuzz-build fuzz-corpus
 asan-test:
@@ -227,5 +241,6 @@ fuzz: build/fuzz/fuzz_$(FUZZER)
 # Regenerates the checked-in seed corpora (fuzz/make_corpus.c).
 fuzz-corpus: $(BUILD)/libdigit.a
 	$(CC) $(TEST_CFLAGS) fuzz/make_corpus.c -o $(BUILD)/make_corpus $(BUILD)/libdigit.a $(LIBS)
-	rm -f fuzz/corpus/model/* fuzz/corpus/idx/* fuzz/corpus/png/*
+	mkdir -p fuzz/corpus/jpeg
+	rm -f fuzz/corpus/model/* fuzz/corpus/idx/* fuzz/corpus/png/* fuzz/corpus/jpeg/*
 	$(BUILD)/make_corpus fuzz/corpus

@@ -39,6 +39,7 @@ let package = Package(
             linkerSettings: [
                 .linkedLibrary("openblas"),
                 .linkedLibrary("png16"),
+                .linkedLibrary("jpeg"),
                 .linkedLibrary("z"),
                 .linkedLibrary("m"),
                 .linkedLibrary("pthread", .when(platforms: [.linux])),

@@ -1,1078 +1,193 @@
 /*
- * image.c — PNG files in and out (libpng), and the MNIST-style preprocessing
- * that turns a picture of a digit into 28x28 pixels of bright ink on black.
+ * image.c — the public image calls: argument and struct_size checks, the
+ * format recognised from the first bytes, dispatch to the codec (png.c,
+ * jpeg.c), the preprocessing (preprocess.c), and the report.
  *
- * A loaded PNG goes through:
- *   decode     any colour type, bit depth and interlacing, to 8-bit samples;
- *   ink        one channel saying how strongly each pixel differs from the
- *              paper, whatever the polarity, colours or transparency (see
- *              choose_alpha_rule and ink_from_colour);
- *   clean      noise floor, frame and speck removal, then the ink's box;
- *   normalise  thin strokes thickened and thick ones thinned, the box scaled
- *              so its longer side is 20 px, centred by mass in 28x28,
- *              strongest ink made 255.
- * digit_image_preprocess enters the same pipeline with a gray image.
- *
- * There is no global state: every call owns its buffers, so all of this is
- * reentrant and thread-safe. libpng reports errors through a longjmp back
- * into the call that started it; the messages become ours and are never
- * printed.
+ * Everything is reentrant: no global state, every call owns its buffers.
  */
-#include "internal.h"
+#include "image.h"
 
-#include <math.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- limits and constants ------------------------------------------------ */
-
-#define MAX_SIDE 8192                      /* widest or tallest image */
-#define MAX_PIXELS ((uint64_t)16 << 20)    /* and at most 16 Mi pixels */
-#define PNG_FILE_LIMIT ((size_t)64 << 20)  /* bytes of a PNG file */
-#define CHUNK_MALLOC_MAX ((size_t)8 << 20) /* one ancillary chunk, inflated */
-#define BOX 20                             /* MNIST: the digit's longer side */
-#define SIDE DIGIT_IMAGE_SIDE
-#define MIN_CONTRAST 16     /* weakest ink (of 255 over the paper) that counts */
-#define ALPHA_MIN_RANGE 32  /* alpha varying less than this says nothing */
-#define ALPHA_PAINTED 128   /* alpha from which a pixel counts as painted */
-#define COLOUR_DIFFERENT 48 /* weighted distance of a clearly other colour */
-#define THIN_STROKE 1.1     /* stroke width (px in the 20 px box) that is thin */
-#define THICK_STROKE 2.8    /* stroke width that is thick (MNIST's 90th pct.) */
-#define TARGET_STROKE 2.0   /* MNIST's median stroke width, what thin becomes */
-
 static const char MEMORY_NAME[] = "<memory>";
-static const char IMAGE_NAME[] = "<image>";
-static const uint8_t PNG_SIGNATURE[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+static const char PIXELS_NAME[] = "<pixels>";
+static const uint8_t PNG_MAGIC[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+static const uint8_t JPEG_MAGIC[3] = {0xFF, 0xD8, 0xFF};
 
-/* Luma weights. Colour differences are measured as sqrt(sum w_c * d_c^2):
- * the weights sum to 1, so a gray picture stored as RGB measures exactly as
- * the gray one does, while colours that differ only in hue still differ. */
-static const double LUMA[3] = {0.299, 0.587, 0.114};
+/* The sizes of the structs in the first release that had them (2.0): a
+ * caller's struct_size must lie between these and ours. */
+#define REPORT_SIZE_2_0 sizeof(digit_image_report)
+#define PIXELS_SIZE_2_0 sizeof(digit_pixels)
 
-/* A decoded image: rows packed, `channels` 8-bit samples per pixel
- * (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
-typedef struct image {
-    uint8_t *px;
-    int w, h, channels;
-} image;
-
-/* A half-open rectangle [x0,x1) x [y0,y1). */
-typedef struct box {
-    int x0, y0, x1, y1;
-} box;
-
-static int min_int(int a, int b) { return a < b ? a : b; }
-static int max_int(int a, int b) { return a > b ? a : b; }
-
-/* Whether a width x height image is one we agree to handle; checked before
- * anything of that size is allocated. */
-static int size_ok(uint64_t w, uint64_t h) {
-    return w >= 1 && h >= 1 && w <= MAX_SIDE && h <= MAX_SIDE &&
-           w * h <= MAX_PIXELS;
+int image_size_ok(uint64_t w, uint64_t h) {
+    return w >= 1 && h >= 1 && w <= DIGIT_IMAGE_MAX_SIDE &&
+           h <= DIGIT_IMAGE_MAX_SIDE && w * h <= DIGIT_IMAGE_MAX_PIXELS;
 }
 
-static digit_status size_error(digit_status st, const char *name, uint64_t w,
-                               uint64_t h) {
+digit_status image_size_error(digit_status st, const char *name, uint64_t w,
+                              uint64_t h) {
     return digit_fail(st,
                       "%s: image is %llux%llu, larger than the limit of "
-                      "%dx%d and %llu pixels",
+                      "%dx%d and %zu pixels",
                       name, (unsigned long long)w, (unsigned long long)h,
-                      MAX_SIDE, MAX_SIDE, (unsigned long long)MAX_PIXELS);
+                      DIGIT_IMAGE_MAX_SIDE, DIGIT_IMAGE_MAX_SIDE,
+                      (size_t)DIGIT_IMAGE_MAX_PIXELS);
 }
 
-static digit_status no_ink(const char *name) {
-    return digit_fail(DIGIT_ERR_IMAGE,
-                      "%s: image contains no ink (blank or uniform)", name);
+/* ---- reports --------------------------------------------------------------- */
+
+static digit_status check_struct_size(const char *fn, const char *arg,
+                                      size_t got, size_t oldest, size_t ours) {
+    if (got >= oldest && got <= ours) return DIGIT_OK;
+    return digit_fail(DIGIT_ERR_ARGUMENT,
+                      "%s: %s: struct_size %zu is not a size this library "
+                      "knows (expected %zu)", fn, arg, got, ours);
 }
 
-/* ---- libpng plumbing ------------------------------------------------------ */
-
-/* Everything a libpng run must hand back, including after a longjmp. It
- * lives in the caller of the function that calls setjmp, so none of it is a
- * local of that function changed between setjmp and longjmp (whose values
- * the C standard leaves indeterminate). */
-typedef struct png_io {
-    const uint8_t *data; /* reading: the PNG bytes */
-    size_t size, pos;
-    uint8_t *buf; /* writing: the growing output */
-    size_t len, cap;
-    uint8_t *pixels; /* reading: the decoded samples */
-    png_bytep *rows;
-    const char *what;    /* prefix for libpng's messages */
-    digit_status status; /* DIGIT_OK until an error decides it */
-    char msg[256];
-} png_io;
-
-/* libpng's error callback: keep the message, go back to setjmp. */
-static void on_png_error(png_structp png, png_const_charp msg) {
-    png_io *io = png_get_error_ptr(png);
-    if (io->status == DIGIT_OK)
-        io->status = strstr(msg, "memory") ? DIGIT_ERR_MEMORY
-                                           : DIGIT_ERR_FORMAT;
-    if (io->status == DIGIT_ERR_MEMORY)
-        snprintf(io->msg, sizeof io->msg, "out of memory (libpng: %s)", msg);
-    else
-        snprintf(io->msg, sizeof io->msg, "%s%s", io->what, msg);
-    png_longjmp(png, 1);
+/* Writes what is known into the caller's report, no more than its
+ * struct_size bytes (checked before). */
+static void give_report(digit_image_report *dst, const digit_image_report *r) {
+    if (!dst) return;
+    size_t n = dst->struct_size;
+    memcpy(dst, r, n);
+    dst->struct_size = n;
 }
 
-/* Warnings (bad ancillary chunks, odd ICC profiles) do not stop decoding,
- * and the library never prints: drop them. */
-static void on_png_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
+static void fill_report(digit_image_report *r, const char *format,
+                        const image_meta *m, const image *img,
+                        const image_found *f) {
+    snprintf(r->format, sizeof r->format, "%s", format);
+    r->width = m->width;
+    r->height = m->height;
+    r->decoded_width = img->w;
+    r->decoded_height = img->h;
+    r->orientation = m->orientation;
+    if (m->reduced) r->warnings |= DIGIT_WARN_REDUCED;
+    if (!f) return;
+    r->marks = f->marks;
+    r->warnings |= f->warnings;
+    r->ink_x = f->x;
+    r->ink_y = f->y;
+    r->ink_width = f->w;
+    r->ink_height = f->h;
 }
 
-/* Sets a failure of our own (not libpng's) on io. */
-static void io_fail(png_io *io, digit_status st, const char *msg) {
-    io->status = st;
-    snprintf(io->msg, sizeof io->msg, "%s", msg);
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static int starts_with(const uint8_t *data, size_t size, const uint8_t *magic,
+                       size_t n) {
+    return size >= n && memcmp(data, magic, n) == 0;
 }
 
-static void read_cb(png_structp png, png_bytep dst, size_t n) {
-    png_io *io = png_get_io_ptr(png);
-    if (n > io->size - io->pos) {
-        io->status = DIGIT_ERR_FORMAT;
-        png_error(png, "truncated (the data ends early)");
-    }
-    memcpy(dst, io->data + io->pos, n);
-    io->pos += n;
-}
-
-/* Appends to io->buf, doubling it as needed. */
-static void write_cb(png_structp png, png_bytep src, size_t n) {
-    png_io *io = png_get_io_ptr(png);
-    if (n > io->cap - io->len) {
-        size_t cap = io->cap ? io->cap : 4096;
-        while (cap - io->len < n && cap <= SIZE_MAX / 2) cap *= 2;
-        uint8_t *grown = cap - io->len >= n ? realloc(io->buf, cap) : NULL;
-        if (!grown) {
-            io->status = DIGIT_ERR_MEMORY;
-            png_error(png, "cannot grow the output buffer");
-        }
-        io->buf = grown;
-        io->cap = cap;
-    }
-    memcpy(io->buf + io->len, src, n);
-    io->len += n;
-}
-
-static void flush_cb(png_structp png) { (void)png; }
-
-/* ---- decoding -------------------------------------------------------------- */
-
-static uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-/* The signature first: anything else is "not a PNG file", which is more
- * useful to hear than a complaint about its chunks. */
-static digit_status check_signature(const char *name, const uint8_t *data,
-                                    size_t size) {
-    size_t n = size < 8 ? size : 8;
-    if (size == 0 || memcmp(data, PNG_SIGNATURE, n) != 0)
-        return digit_fail(DIGIT_ERR_FORMAT, "%s: not a PNG file", name);
-    if (size < 8)
-        return digit_fail(DIGIT_ERR_FORMAT,
-                          "%s: invalid PNG: truncated (%zu bytes)", name, size);
-    return DIGIT_OK;
-}
-
-/* Reads the size in IHDR ourselves, so that an image too large to decode is
- * refused at once with its size in the message. Whatever else is wrong with
- * the header is left to libpng (which also enforces the same limits). */
-static digit_status check_header(const char *name, const uint8_t *data,
-                                 size_t size) {
-    if (size < 24 || memcmp(data + 12, "IHDR", 4) != 0) return DIGIT_OK;
-    uint32_t w = be32(data + 16), h = be32(data + 20);
-    if (w == 0 || h == 0 || size_ok(w, h)) return DIGIT_OK;
-    return size_error(DIGIT_ERR_FORMAT, name, w, h);
-}
-
-/* Asks libpng for 8-bit samples whatever the file holds: palettes become
- * RGB, 1/2/4-bit gray becomes 8-bit, tRNS becomes a real alpha channel,
- * 16-bit samples are scaled (rounded) to 8 and Adam7 passes are merged.
- * Gamma, sRGB and ICC chunks are deliberately ignored: samples are used as
- * stored, exactly as digit_image_preprocess sees the same bytes, and ink is
- * found by contrast, which a monotone transfer curve neither makes nor
- * removes. */
-static void request_8bit(png_structp png, png_infop info) {
-    int type = png_get_color_type(png, info);
-    int depth = png_get_bit_depth(png, info);
-    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
-        png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
-    if (depth == 16) {
-#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
-        png_set_scale_16(png);
-#else
-        png_set_strip_16(png);
-#endif
-    }
-    (void)png_set_interlace_handling(png);
-    png_read_update_info(png, info);
-}
-
-/* The libpng calls of a decode. Returns 0 on failure with io->status and
- * io->msg set; io->pixels and io->rows are the caller's to free either way.
- * This function holds the setjmp, and it changes no local of its own that
- * is read after a longjmp. */
-static int decode_steps(png_structp png, png_infop info, png_io *io,
-                        image *img) {
-    if (setjmp(png_jmpbuf(png))) return 0;
-    png_set_read_fn(png, io, read_cb);
-    png_set_user_limits(png, MAX_SIDE, MAX_SIDE);
-    png_set_chunk_malloc_max(png, CHUNK_MALLOC_MAX);
-    png_read_info(png, info);
-    png_uint_32 w = png_get_image_width(png, info);
-    png_uint_32 h = png_get_image_height(png, info);
-    if (!size_ok(w, h)) {
-        io->status = DIGIT_ERR_FORMAT;
-        snprintf(io->msg, sizeof io->msg,
-                 "image is %lux%lu, larger than the limit of %dx%d and %llu "
-                 "pixels", (unsigned long)w, (unsigned long)h, MAX_SIDE,
-                 MAX_SIDE, (unsigned long long)MAX_PIXELS);
-        return 0;
-    }
-    request_8bit(png, info);
-    int channels = png_get_channels(png, info);
-    size_t rowbytes = png_get_rowbytes(png, info);
-    if (png_get_bit_depth(png, info) != 8 || channels < 1 || channels > 4 ||
-        rowbytes != (size_t)w * (size_t)channels) {
-        io_fail(io, DIGIT_ERR_FORMAT, "invalid PNG: unsupported sample layout");
-        return 0;
-    }
-    io->pixels = malloc(rowbytes * h);
-    io->rows = malloc(sizeof *io->rows * h);
-    if (!io->pixels || !io->rows) {
-        io_fail(io, DIGIT_ERR_MEMORY, "cannot allocate the decoded image");
-        return 0;
-    }
-    for (png_uint_32 y = 0; y < h; y++) io->rows[y] = io->pixels + rowbytes * y;
-    png_read_image(png, io->rows);
-    /* Reading to IEND means a file cut anywhere, even after the last
-     * pixel, is reported as truncated rather than half-trusted. */
-    png_read_end(png, NULL);
-    img->w = (int)w;
-    img->h = (int)h;
-    img->channels = channels;
-    return 1;
-}
-
-/* Decodes a PNG held in memory into *img (8-bit samples, malloc'd). */
-static digit_status decode_png(const char *name, const uint8_t *data,
-                               size_t size, image *img) {
-    digit_status st = check_signature(name, data, size);
-    if (st == DIGIT_OK) st = check_header(name, data, size);
-    if (st != DIGIT_OK) return st;
-    png_io io;
-    memset(&io, 0, sizeof io);
-    io.data = data;
-    io.size = size;
-    io.what = "invalid PNG: ";
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &io,
-                                             on_png_error, on_png_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot start libpng", name);
-    }
-    int ok = decode_steps(png, info, &io, img);
-    png_destroy_read_struct(&png, &info, NULL);
-    free(io.rows);
-    if (!ok) {
-        free(io.pixels);
-        return digit_fail(io.status != DIGIT_OK ? io.status : DIGIT_ERR_FORMAT,
-                          "%s: %s", name, io.msg);
-    }
-    img->px = io.pixels;
-    return DIGIT_OK;
-}
-
-/* ---- encoding -------------------------------------------------------------- */
-
-/* The libpng calls of an encode; same setjmp discipline as decode_steps. */
-static int encode_steps(png_structp png, png_infop info, png_io *io,
-                        const uint8_t *gray, int w, int h) {
-    if (setjmp(png_jmpbuf(png))) return 0;
-    png_set_write_fn(png, io, write_cb, flush_cb);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
-                 PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h; y++) png_write_row(png, gray + (size_t)y * w);
-    png_write_end(png, NULL);
-    return 1;
-}
-
-/* Encodes an 8-bit gray PNG into io->buf / io->len (the caller frees). */
-static digit_status encode_png(const char *name, const uint8_t *gray, int w,
-                               int h, png_io *io) {
-    io->what = "cannot encode PNG: ";
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, io,
-                                              on_png_error, on_png_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot start libpng", name);
-    }
-    int ok = encode_steps(png, info, io, gray, w, h);
-    png_destroy_write_struct(&png, &info);
-    if (!ok)
-        return digit_fail(io->status != DIGIT_OK ? io->status
-                                                 : DIGIT_ERR_FORMAT,
-                          "%s: %s", name, io->msg);
-    return DIGIT_OK;
-}
-
-/* ---- the border band: where the paper is ---------------------------------- */
-
-/* Width of the border band read for the paper colour: 1/8 of the shorter
- * side, at least 1 px (MNIST: the outer 3 px, always empty there). Wide
- * enough that a frame line, a scanner strip or strokes running into the
- * edge stay a minority of it, so its median is the paper. */
-static int band_width(int w, int h) { return max_int(1, min_int(w, h) / 8); }
-
-/* The band's pixels of row y, as up to two spans [x0,x1). */
-static int band_spans(int w, int h, int b, int y, int span[2][2]) {
-    if (y < b || y >= h - b || 2 * b >= w) {
-        span[0][0] = 0;
-        span[0][1] = w;
-        return 1;
-    }
-    span[0][0] = 0;
-    span[0][1] = b;
-    span[1][0] = w - b;
-    span[1][1] = w;
-    return 2;
-}
-
-/* The smallest value with more than a fraction q of a histogram's `total`
- * counts at or below it (q = 0.5: the median). */
-static int hist_quantile(const size_t hist[256], size_t total, double q) {
-    size_t want = (size_t)(q * (double)total) + 1, seen = 0;
-    for (int v = 0; v < 256; v++) {
-        seen += hist[v];
-        if (seen >= want) return v;
-    }
-    return 255;
-}
-
-/* The paper colour: each channel's median over the border band. */
-static void band_median(const uint8_t *px, int stride, int colours, int w,
-                        int h, int bg[3]) {
-    size_t hist[3][256];
-    memset(hist, 0, sizeof hist);
-    size_t total = 0;
-    int b = band_width(w, h), span[2][2];
-    for (int y = 0; y < h; y++) {
-        int spans = band_spans(w, h, b, y, span);
-        for (int s = 0; s < spans; s++)
-            for (int x = span[s][0]; x < span[s][1]; x++) {
-                const uint8_t *p = px + ((size_t)y * w + x) * stride;
-                for (int c = 0; c < colours; c++) hist[c][p[c]]++;
-                total++;
-            }
-    }
-    for (int c = 0; c < colours; c++) bg[c] = hist_quantile(hist[c], total, 0.5);
-}
-
-/* ---- from pixels to ink ---------------------------------------------------- */
-
-/* Per-channel scale so that the Euclidean length of scaled differences is
- * the luma-weighted distance. */
-static void channel_scales(int colours, double sw[3]) {
-    for (int c = 0; c < 3; c++) sw[c] = colours == 1 ? 1.0 : sqrt(LUMA[c]);
-}
-
-/* Which way from the paper colour is ink. The sum of d*|d| over all pixels
- * (d: scaled difference from the paper) weighs each pixel by its contrast
- * squared, so a few strong strokes outweigh a sea of faint noise, which
- * cancels out anyway. For gray this is polarity detection (dark ink on
- * light paper or light on dark, mid-gray paper included), for colour its
- * generalisation: ink is what lies on the strong side of the paper. With no
- * preferred side, ink is taken to be the opposite of the paper's
- * lightness. Returns a unit vector in the scaled space. */
-static void ink_direction(const uint8_t *px, int stride, int colours,
-                          size_t n, const int bg[3], const double sw[3],
-                          double u[3]) {
-    double acc[3] = {0, 0, 0};
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = px + i * stride;
-        double d[3], len2 = 0;
-        for (int c = 0; c < colours; c++) {
-            d[c] = sw[c] * (p[c] - bg[c]);
-            len2 += d[c] * d[c];
-        }
-        double len = sqrt(len2);
-        for (int c = 0; c < colours; c++) acc[c] += d[c] * len;
-    }
-    double norm = 0;
-    for (int c = 0; c < colours; c++) norm += acc[c] * acc[c];
-    norm = sqrt(norm);
-    if (norm > 0) {
-        for (int c = 0; c < colours; c++) u[c] = acc[c] / norm;
-        return;
-    }
-    double lum = 0; /* the (unit) gray axis, pointing away from the paper */
-    for (int c = 0; c < colours; c++) lum += sw[c] * sw[c] * bg[c];
-    for (int c = 0; c < colours; c++) u[c] = lum >= 128 ? -sw[c] : sw[c];
-}
-
-/* Ink of every pixel: its difference from the paper colour (median of the
- * border band) projected on the ink direction, 0..255, nothing below the
- * paper. A pixel blended between paper and ink gets the blend's share of
- * the ink, so antialiasing survives, in any polarity or pair of colours.
- * `ink` may be `px` itself (ink[i] is written only after pixel i, at or
- * before it, is read).
- * Returns the noise floor. The paper is rarely flat (scans, compression,
- * noise clipped at white), so its roughness is measured as the median
- * |difference| between horizontal neighbours over the whole image: edges
- * of strokes are a small minority of all pairs, so it stays robust however
- * the digit is placed. For Gaussian noise that median is 0.95 sigma, and
- * 3.2 times it ~3 sigma; for clean images it is 0, so they keep every pixel
- * exactly. */
-static int ink_from_colour(const uint8_t *px, int stride, int colours, int w,
-                           int h, uint8_t *ink) {
-    int bg[3] = {0, 0, 0};
-    double sw[3], u[3] = {0, 0, 0};
-    channel_scales(colours, sw);
-    band_median(px, stride, colours, w, h, bg);
-    ink_direction(px, stride, colours, (size_t)w * h, bg, sw, u);
-    size_t hist[256], pairs = 0;
-    memset(hist, 0, sizeof hist);
-    for (int y = 0; y < h; y++) {
-        int left = 0;
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            const uint8_t *p = px + i * stride;
-            double proj = 0;
-            for (int c = 0; c < colours; c++) proj += sw[c] * (p[c] - bg[c]) * u[c];
-            int v = (int)lround(proj);
-            if (x > 0) {
-                hist[min_int(abs(v - left), 255)]++;
-                pairs++;
-            }
-            left = v;
-            ink[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    }
-    return pairs ? (int)ceil(3.2 * hist_quantile(hist, pairs, 0.5)) : 0;
-}
-
-/* How an alpha channel takes part. */
-typedef enum alpha_rule { ALPHA_IGNORE, ALPHA_IS_INK, ALPHA_COMPOSITE } alpha_rule;
-
-/* Luma-weighted distance between two colours. */
-static double colour_distance(const uint8_t *p, const int q[3], int colours) {
-    double sw[3], s = 0;
-    channel_scales(colours, sw);
-    for (int c = 0; c < colours; c++) {
-        double d = sw[c] * (p[c] - q[c]);
-        s += d * d;
-    }
-    return sqrt(s);
-}
-
-/* The alpha rule. Transparency means "nothing painted here", so:
- *  - alpha that hardly varies (range < ALPHA_MIN_RANGE) says nothing:
- *    ignore it and read the colours;
- *  - if the painted pixels (alpha >= 128) are essentially one colour (at
- *    most 2% clearly different from their median), the colours hold no
- *    picture and the drawing lives in alpha alone: canvas exports with black
- *    or white strokes on a transparent canvas, RGB constant under an alpha
- *    mask, strokes cut out of an opaque sheet. Alpha is the ink channel,
- *    its polarity found like any gray image's;
- *  - if the painted pixels are a minority of the image, transparency is the
- *    background and whatever was painted is the drawing, in whatever
- *    colours: alpha is the ink channel again;
- *  - otherwise the painted part is itself a picture with its own paper and
- *    ink (a scan with transparent margins, ink half-transparent on opaque
- *    paper): it is composited over its own dominant (median) colour, so
- *    transparent areas read as paper, and the ink is found in the colours.
- * `paper` receives that dominant colour. */
-static alpha_rule choose_alpha_rule(const image *img, int colours,
-                                    int paper[3]) {
-    const int ch = img->channels;
-    const size_t n = (size_t)img->w * img->h;
-    size_t hist[3][256], painted = 0, odd = 0;
-    int lo = 255, hi = 0;
-    memset(hist, 0, sizeof hist);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = img->px + i * ch;
-        lo = min_int(lo, p[ch - 1]);
-        hi = max_int(hi, p[ch - 1]);
-        if (p[ch - 1] < ALPHA_PAINTED) continue;
-        for (int c = 0; c < colours; c++) hist[c][p[c]]++;
-        painted++;
-    }
-    if (hi - lo < ALPHA_MIN_RANGE) return ALPHA_IGNORE;
-    if (painted == 0 || painted * 2 < n) return ALPHA_IS_INK;
-    for (int c = 0; c < colours; c++) paper[c] = hist_quantile(hist[c], painted, 0.5);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = img->px + i * ch;
-        if (p[ch - 1] >= ALPHA_PAINTED &&
-            colour_distance(p, paper, colours) > COLOUR_DIFFERENT)
-            odd++;
-    }
-    return odd * 50 <= painted ? ALPHA_IS_INK : ALPHA_COMPOSITE;
-}
-
-/* Blends every pixel over `paper` in place (alpha itself is left alone). */
-static void composite(image *img, int colours, const int paper[3]) {
-    const int ch = img->channels;
-    const size_t n = (size_t)img->w * img->h;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *p = img->px + i * ch;
-        int a = p[ch - 1];
-        for (int c = 0; c < colours; c++)
-            p[c] = (uint8_t)((a * p[c] + (255 - a) * paper[c] + 127) / 255);
-    }
-}
-
-/* Turns a decoded image into its ink channel, written over the first w*h
- * bytes of img->px. Returns the noise floor (see ink_from_colour). */
-static int image_ink(image *img) {
-    const int ch = img->channels;
-    const int colours = ch >= 3 ? 3 : 1;
-    int paper[3] = {0, 0, 0};
-    alpha_rule rule = ch == 2 || ch == 4 ? choose_alpha_rule(img, colours, paper)
-                                         : ALPHA_IGNORE;
-    if (rule == ALPHA_IS_INK)
-        return ink_from_colour(img->px + ch - 1, ch, 1, img->w, img->h, img->px);
-    if (rule == ALPHA_COMPOSITE) composite(img, colours, paper);
-    return ink_from_colour(img->px, ch, colours, img->w, img->h, img->px);
-}
-
-/* ---- cleaning the ink ------------------------------------------------------ */
-
-static int max_value(const uint8_t *v, size_t n) {
-    int m = 0;
-    for (size_t i = 0; i < n; i++) m = max_int(m, v[i]);
-    return m;
-}
-
-static void subtract_floor(uint8_t *ink, size_t n, int floor) {
-    if (floor <= 0) return;
-    for (size_t i = 0; i < n; i++) ink[i] = (uint8_t)max_int(0, ink[i] - floor);
-}
-
-/* Pixels >= level in row y, or (column) in column x. */
-static int row_count(const uint8_t *ink, int w, int y, int level) {
-    int k = 0;
-    for (int x = 0; x < w; x++) k += ink[(size_t)y * w + x] >= level;
-    return k;
-}
-
-static int col_count(const uint8_t *ink, int w, int h, int x, int level) {
-    int k = 0;
-    for (int y = 0; y < h; y++) k += ink[(size_t)y * w + x] >= level;
-    return k;
-}
-
-/* Depth of band within which lines are examined as possible frame lines. */
-static int frame_band(int w, int h) {
-    return min_int(max_int(3, band_width(w, h)), min_int(w, h) / 4);
-}
-
-/* A frame (a rectangle drawn or scanned around the page) would be taken for
- * ink and shrink the digit to a speck inside it. It is recognised as
- * near-full lines (>= 90% inked) within the frame band on at least three
- * sides, so a tightly cropped digit whose bar touches one edge is never
- * cut, and erased together with whatever lies outside it. */
-static void remove_frame(uint8_t *ink, int w, int h, int level) {
-    int fb = frame_band(w, h), depth[4] = {0, 0, 0, 0}, sides = 0;
-    for (int k = 0; k < fb; k++) {
-        if (row_count(ink, w, k, level) * 10 >= w * 9) depth[0] = k + 1;
-        if (row_count(ink, w, h - 1 - k, level) * 10 >= w * 9) depth[1] = k + 1;
-        if (col_count(ink, w, h, k, level) * 10 >= h * 9) depth[2] = k + 1;
-        if (col_count(ink, w, h, w - 1 - k, level) * 10 >= h * 9) depth[3] = k + 1;
-    }
-    for (int s = 0; s < 4; s++) sides += depth[s] > 0;
-    if (sides < 3) return;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (y < depth[0] || y >= h - depth[1] || x < depth[2] ||
-                x >= w - depth[3])
-                ink[(size_t)y * w + x] = 0;
-}
-
-/* The smallest box holding every pixel >= level; 0 if there is none. */
-static int ink_box(const uint8_t *ink, int w, int h, int level, box *bx) {
-    box b = {w, h, 0, 0};
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (ink[(size_t)y * w + x] >= level) {
-                b.x0 = min_int(b.x0, x);
-                b.x1 = max_int(b.x1, x + 1);
-                b.y0 = min_int(b.y0, y);
-                b.y1 = max_int(b.y1, y + 1);
-            }
-    *bx = b;
-    return b.x1 > b.x0;
-}
-
-/* Row and column profiles of the box: pixels >= level and their ink. */
-typedef struct profile {
-    int *rows, *cols;
-    double *row_mass, *col_mass;
-    double total;
-} profile;
-
-static void measure_profile(const uint8_t *ink, int w, box bx, int level,
-                            profile *pr) {
-    int bw = bx.x1 - bx.x0, bh = bx.y1 - bx.y0;
-    memset(pr->rows, 0, sizeof *pr->rows * bh);
-    memset(pr->cols, 0, sizeof *pr->cols * bw);
-    memset(pr->row_mass, 0, sizeof *pr->row_mass * bh);
-    memset(pr->col_mass, 0, sizeof *pr->col_mass * bw);
-    pr->total = 0;
-    for (int y = 0; y < bh; y++)
-        for (int x = 0; x < bw; x++) {
-            int v = ink[(size_t)(bx.y0 + y) * w + bx.x0 + x];
-            if (v < level) continue;
-            pr->rows[y]++;
-            pr->cols[x]++;
-            pr->row_mass[y] += v;
-            pr->col_mass[x] += v;
-            pr->total += v;
-        }
-}
-
-/* What an outlier group at one end of a profile must be. */
-typedef struct group_rule {
-    double total;  /* all the ink */
-    int gap;       /* empty lines that must separate it from the rest */
-    int long_line; /* pixels making a line "full" (a border strip) */
-    int strip;     /* thickest such strip */
-} group_rule;
-
-/* Lines to drop at one end (dir +1: the start, -1: the end) of a profile of
- * `len` lines: the outermost groups of inked lines, with the gap after
- * them, when they are cut off from the rest by a clear gap and are either
- * specks (together under 2% of the ink) or a thin strip of full lines (a
- * scanner edge). Specks close to each other, as noise scatters them, go
- * together: the gap that counts is the first clear one. */
-static int outer_group(const int *cnt, const double *mass, int len, int dir,
-                       const group_rule *r) {
-    int k = 0;
-    double gm = 0;
-    for (int first = 1; k < len; first = 0) {
-        int start = k, all_long = 1;
-        for (; k < len; k++) {
-            int i = dir > 0 ? k : len - 1 - k;
-            if (cnt[i] == 0) break;
-            gm += mass[i];
-            all_long &= cnt[i] >= r->long_line;
-        }
-        int end = k;
-        while (k < len && cnt[dir > 0 ? k : len - 1 - k] == 0) k++;
-        if (k == len) return 0;
-        int cut_off = k - end >= r->gap;
-        if (cut_off && first && all_long && end - start <= r->strip) return k;
-        if (gm > 0.02 * r->total) return 0;
-        if (cut_off) return k;
-    }
-    return 0;
-}
-
-/* Shrinks the box to its inked lines. */
-static void tighten(const profile *pr, box *bx) {
-    int bw = bx->x1 - bx->x0, bh = bx->y1 - bx->y0, a = 0, b = bh;
-    while (a < b && pr->rows[a] == 0) a++;
-    while (b > a && pr->rows[b - 1] == 0) b--;
-    int c = 0, d = bw;
-    while (c < d && pr->cols[c] == 0) c++;
-    while (d > c && pr->cols[d - 1] == 0) d--;
-    bx->y1 = bx->y0 + b;
-    bx->y0 += a;
-    bx->x1 = bx->x0 + d;
-    bx->x0 += c;
-}
-
-/* Specks of dust and edge strips far from the digit would stretch its box
- * (and so shrink the digit). Outer groups of lines cut off by a gap of at
- * least max(2, 1/25 of the box) empty lines are dropped while they are
- * specks or strips; parts of the digit itself are far heavier than 2%. */
-static digit_status trim_outliers(const char *name, const uint8_t *ink, int w,
-                                  int h, int level, box *bx) {
-    profile pr;
-    size_t cells = (size_t)(w + h);
-    pr.rows = malloc(sizeof(int) * cells);
-    pr.row_mass = malloc(sizeof(double) * cells);
-    if (!pr.rows || !pr.row_mass) {
-        free(pr.rows);
-        free(pr.row_mass);
-        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
-    }
-    pr.cols = pr.rows + h;
-    pr.col_mass = pr.row_mass + h;
-    /* Each round drops at most one group, then tightens; at most 16 drops. */
-    for (int round = 0;; round++) {
-        measure_profile(ink, w, *bx, level, &pr);
-        tighten(&pr, bx);
-        if (round == 16) break;
-        measure_profile(ink, w, *bx, level, &pr);
-        int bw = bx->x1 - bx->x0, bh = bx->y1 - bx->y0;
-        group_rule r = {pr.total, max_int(2, max_int(bw, bh) / 25), 0,
-                        frame_band(w, h)};
-        int d;
-        r.long_line = (w * 9 + 9) / 10;
-        if ((d = outer_group(pr.rows, pr.row_mass, bh, 1, &r)) > 0) bx->y0 += d;
-        else if ((d = outer_group(pr.rows, pr.row_mass, bh, -1, &r)) > 0) bx->y1 -= d;
-        else {
-            r.long_line = (h * 9 + 9) / 10;
-            if ((d = outer_group(pr.cols, pr.col_mass, bw, 1, &r)) > 0) bx->x0 += d;
-            else if ((d = outer_group(pr.cols, pr.col_mass, bw, -1, &r)) > 0) bx->x1 -= d;
-            else break;
-        }
-    }
-    free(pr.rows);
-    free(pr.row_mass);
-    return DIGIT_OK;
-}
-
-/* ---- stroke width --------------------------------------------------------- */
-
-/* Mean stroke width in the box, in pixels: twice the area over the
- * perimeter of the strokes binarised at `level` (a stroke of length L and
- * width W has area L*W and a perimeter of about 2L). */
-static double stroke_width(const uint8_t *ink, int w, box bx, int level) {
-    size_t area = 0, edges = 0;
-    for (int y = bx.y0; y < bx.y1; y++)
-        for (int x = bx.x0; x < bx.x1; x++) {
-            if (ink[(size_t)y * w + x] < level) continue;
-            area++;
-            edges += x == bx.x0 || ink[(size_t)y * w + x - 1] < level;
-            edges += x == bx.x1 - 1 || ink[(size_t)y * w + x + 1] < level;
-            edges += y == bx.y0 || ink[(size_t)(y - 1) * w + x] < level;
-            edges += y == bx.y1 - 1 || ink[(size_t)(y + 1) * w + x] < level;
-        }
-    return edges ? 2.0 * (double)area / (double)edges : 0.0;
-}
-
-/* Thin strokes: a 3 px pen line in a 200 px drawing would shrink to a faint
- * 0.4 px trace in the 20 px box, unlike anything in MNIST (stroke width
- * there, by this measure: median 2.0, 1st percentile 1.07). When the
- * scaled width would be under THIN_STROKE, the ink is dilated by r source
- * pixels so that it comes out TARGET_STROKE wide; dilation also grows the
- * box by r on each side, hence (W+2r)*BOX/(L+2r) = T solved for r. Never
- * when scaling up: strokes widen with the digit. */
-static int thicken_radius(double width, int longer) {
-    if (longer <= BOX || width * BOX / longer >= THIN_STROKE) return 0;
-    double r = (TARGET_STROKE * longer - BOX * width) /
-               (2.0 * BOX - 2.0 * TARGET_STROKE);
-    return max_int(1, (int)ceil(r));
-}
-
-/* Thick strokes: a marker or a wide brush gives strokes that would come out
- * well over MNIST's usual width (by this measure, the 90th percentile is
- * 2.8, the 99th 3.8), and digits drawn too wide are read less accurately:
- * MNIST test digits redrawn with a pen ~1.5 px (of 28) wider lost 1.15
- * points of accuracy with the shipped model, 0.68 with this thinning
- * (tests/c/test_variants.c, "thick-strokes"). When the scaled width would
- * be over THICK_STROKE, the ink is eroded by r source pixels, aiming at
- * TARGET_STROKE; erosion shrinks the box by r on each side, hence
- * (W-2r)*BOX/(L-2r) = T solved for r, rounded down so that strokes thinner
- * than the mean are not wiped out. Never when scaling up, so a 28x28 MNIST
- * digit is kept as it is. */
-static int thin_radius(double width, int longer) {
-    if (longer <= BOX || width * BOX / longer <= THICK_STROKE) return 0;
-    double r = (BOX * width - TARGET_STROKE * longer) /
-               (2.0 * BOX - 2.0 * TARGET_STROKE);
-    return max_int(0, (int)floor(r));
-}
-
-/* Running maximum over windows of 2r+1 samples of the n samples at line[0],
- * line[step], ..., in place (van Herk / Gil-Werman: three comparisons per
- * sample whatever r). Samples beyond the ends count as 0. ext, pre and suf
- * hold n + 2r bytes each. */
-static void max_filter_line(uint8_t *line, size_t step, int n, int r,
-                            uint8_t *ext, uint8_t *pre, uint8_t *suf) {
-    const int k = 2 * r + 1, m = n + 2 * r;
-    memset(ext, 0, (size_t)m);
-    for (int i = 0; i < n; i++) ext[r + i] = line[(size_t)i * step];
-    for (int i = 0; i < m; i++)
-        pre[i] = i % k == 0 ? ext[i] : (uint8_t)max_int(pre[i - 1], ext[i]);
-    for (int i = m - 1; i >= 0; i--)
-        suf[i] = i == m - 1 || (i + 1) % k == 0
-                     ? ext[i]
-                     : (uint8_t)max_int(suf[i + 1], ext[i]);
-    for (int i = 0; i < n; i++)
-        line[(size_t)i * step] = (uint8_t)max_int(suf[i], pre[i + k - 1]);
-}
-
-/* A copy of the box with r px of margin (no ink), dilated by a (2r+1)^2
- * square, or eroded by it if `erode` (a running maximum of the inverted
- * ink: the margin, inverted, is what erodes the strokes at the box's
- * edges). Returns NULL if memory runs out. */
-static uint8_t *morph_box(const uint8_t *ink, int w, box bx, int r, int erode) {
-    const int bw = bx.x1 - bx.x0 + 2 * r, bh = bx.y1 - bx.y0 + 2 * r;
-    const int longest = max_int(bw, bh) + 2 * r;
-    uint8_t *out = calloc((size_t)bw * bh, 1);
-    uint8_t *work = malloc((size_t)longest * 3);
-    if (!out || !work) {
-        free(out);
-        free(work);
-        return NULL;
-    }
-    for (int y = bx.y0; y < bx.y1; y++)
-        memcpy(out + (size_t)(y - bx.y0 + r) * bw + r,
-               ink + (size_t)y * w + bx.x0, (size_t)(bx.x1 - bx.x0));
-    if (erode)
-        for (size_t i = 0; i < (size_t)bw * bh; i++) out[i] = (uint8_t)(255 - out[i]);
-    for (int y = 0; y < bh; y++)
-        max_filter_line(out + (size_t)y * bw, 1, bw, r, work, work + longest,
-                        work + 2 * longest);
-    for (int x = 0; x < bw; x++)
-        max_filter_line(out + x, (size_t)bw, bh, r, work, work + longest,
-                        work + 2 * longest);
-    if (erode)
-        for (size_t i = 0; i < (size_t)bw * bh; i++) out[i] = (uint8_t)(255 - out[i]);
-    free(work);
-    return out;
-}
-
-/* ---- scaling ---------------------------------------------------------------- */
-
-/* A 1-D resampling from m source samples to n <= BOX output samples: output
- * i is the sum of w[i*stride + k] * source[first[i] + k], k < count[i]. */
-typedef struct taps {
-    int first[BOX], count[BOX], stride;
-    float *w;
-} taps;
-
-/* Downscaling averages areas: output i covers the source interval
- * [i*m/n, (i+1)*m/n) and each source sample counts by its overlap, so no
- * stroke is skipped and nothing aliases. Upscaling interpolates linearly
- * between sample centres. Equal sizes give the identity, which keeps an
- * MNIST digit exactly as it is. */
-static int make_taps(int m, int n, taps *t) {
-    const double scale = (double)m / n;
-    t->stride = m > n ? (int)ceil(scale) + 2 : 2;
-    t->w = malloc(sizeof(float) * (size_t)t->stride * n);
-    if (!t->w) return 0;
-    for (int i = 0; i < n; i++) {
-        float *wi = t->w + (size_t)i * t->stride;
-        if (m > n) {
-            double a = i * scale, b = (i + 1) * scale;
-            int j0 = (int)floor(a), j1 = min_int(m, (int)ceil(b));
-            t->first[i] = j0;
-            t->count[i] = j1 - j0;
-            for (int j = j0; j < j1; j++)
-                wi[j - j0] = (float)((fmin(b, j + 1.0) - fmax(a, (double)j)) / scale);
-        } else {
-            double x = fmin(fmax((i + 0.5) * scale - 0.5, 0.0), m - 1.0);
-            int j0 = min_int((int)floor(x), m - 1);
-            double f = x - j0;
-            t->first[i] = j0;
-            t->count[i] = j0 + 1 < m ? 2 : 1;
-            wi[0] = (float)(1.0 - f);
-            wi[1] = (float)f;
-        }
-    }
-    return 1;
-}
-
-/* Resamples the bw x bh region at src (rows `stride` apart) to nw x nh,
- * rows first, then columns. */
-static digit_status resample(const char *name, const uint8_t *src,
-                             size_t stride, int bw, int bh, int nw, int nh,
-                             float *patch) {
-    taps tx = {.w = NULL}, ty = {.w = NULL};
-    float *tmp = malloc(sizeof(float) * (size_t)bh * nw);
-    digit_status st = DIGIT_OK;
-    if (!tmp || !make_taps(bw, nw, &tx) || !make_taps(bh, nh, &ty)) {
-        st = digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
-        goto done;
-    }
-    for (int y = 0; y < bh; y++)
-        for (int i = 0; i < nw; i++) {
-            const uint8_t *s = src + (size_t)y * stride + tx.first[i];
-            const float *wi = tx.w + (size_t)i * tx.stride;
-            float v = 0;
-            for (int k = 0; k < tx.count[i]; k++) v += wi[k] * s[k];
-            tmp[(size_t)y * nw + i] = v;
-        }
-    for (int j = 0; j < nh; j++)
-        for (int i = 0; i < nw; i++) {
-            const float *wj = ty.w + (size_t)j * ty.stride;
-            float v = 0;
-            for (int k = 0; k < ty.count[j]; k++)
-                v += wj[k] * tmp[(size_t)(ty.first[j] + k) * nw + i];
-            patch[j * nw + i] = v;
-        }
-done:
-    free(tmp);
-    free(tx.w);
-    free(ty.w);
-    return st;
-}
-
-/* The box's ink scaled so its longer side is BOX px (the shorter rounded,
- * at least 1), thin strokes thickened or thick ones thinned first. `level`
- * is the ink that counts for the box (see preprocess_ink). */
-static digit_status scale_box(const char *name, const uint8_t *ink, int w,
-                              box bx, int top, int level, float *patch,
-                              int *pw, int *ph) {
-    int bw = bx.x1 - bx.x0, bh = bx.y1 - bx.y0;
-    double width = stroke_width(ink, w, bx, (top + 1) / 2);
-    int grow = thicken_radius(width, max_int(bw, bh));
-    int shrink = grow ? 0 : thin_radius(width, max_int(bw, bh));
-    int r = grow + shrink;
-    const uint8_t *src = ink + (size_t)bx.y0 * w + bx.x0;
-    size_t stride = (size_t)w;
-    uint8_t *morphed = NULL;
-    if (r > 0) {
-        if (!(morphed = morph_box(ink, w, bx, r, shrink > 0)))
-            return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", name);
-        int mw = bw + 2 * r, mh = bh + 2 * r;
-        box m = {0, 0, mw, mh};
-        /* Thinned ink has a smaller box; should nothing be left of it
-         * (a blob rather than strokes), the ink is used as it was. */
-        if (shrink && !ink_box(morphed, mw, mh, level, &m)) {
-            free(morphed);
-            morphed = NULL;
-        } else {
-            src = morphed + (size_t)m.y0 * mw + m.x0;
-            stride = (size_t)mw;
-            bw = m.x1 - m.x0;
-            bh = m.y1 - m.y0;
-        }
-    }
-    int longer = max_int(bw, bh);
-    *pw = bw == longer ? BOX : max_int(1, (int)lround((double)bw * BOX / longer));
-    *ph = bh == longer ? BOX : max_int(1, (int)lround((double)bh * BOX / longer));
-    digit_status st = resample(name, src, stride, bw, bh, *pw, *ph, patch);
-    free(morphed);
-    return st;
-}
-
-/* MNIST centring: the patch goes where its intensity-weighted centre of
- * mass (in pixel indices) lands on pixel (14,14); on MNIST itself that
- * centre lies within [13.5, 14.5] on both axes, i.e. a whole-pixel shift
- * of the nearest kind. Anything shifted off the canvas is clipped. Then the
- * strongest ink is made 255. Returns 0 if no ink is left. */
-static int place_by_mass(const float *patch, int pw, int ph, uint8_t *out) {
-    double mass = 0, mx = 0, my = 0;
-    for (int y = 0; y < ph; y++)
-        for (int x = 0; x < pw; x++) {
-            double v = patch[y * pw + x];
-            mass += v;
-            mx += v * x;
-            my += v * y;
-        }
-    if (!(mass > 0)) return 0;
-    int ox = (int)floor(SIDE / 2 - mx / mass + 0.5);
-    int oy = (int)floor(SIDE / 2 - my / mass + 0.5);
-    float canvas[SIDE * SIDE] = {0}, top = 0;
-    for (int y = 0; y < ph; y++)
-        for (int x = 0; x < pw; x++) {
-            int cx = x + ox, cy = y + oy;
-            if (cx < 0 || cy < 0 || cx >= SIDE || cy >= SIDE) continue;
-            canvas[cy * SIDE + cx] = patch[y * pw + x];
-            if (patch[y * pw + x] > top) top = patch[y * pw + x];
-        }
-    if (!(top > 0)) return 0;
-    for (int i = 0; i < SIDE * SIDE; i++) {
-        float v = canvas[i] * 255.0f / top + 0.5f;
-        out[i] = (uint8_t)(v >= 255.0f ? 255 : v <= 0.0f ? 0 : (int)v);
-    }
-    return 1;
-}
-
-/* The common back half: ink (w x h, modified in place) with its noise
- * floor -> 784 MNIST-style pixels. `out` is written only on success. */
-static digit_status preprocess_ink(const char *name, uint8_t *ink, int w,
-                                   int h, int noise, uint8_t *out) {
-    const size_t n = (size_t)w * h;
-    subtract_floor(ink, n, noise);
-    int top = max_value(ink, n);
-    if (top < MIN_CONTRAST) return no_ink(name);
-    remove_frame(ink, w, h, max_int(MIN_CONTRAST, top / 4));
-    top = max_value(ink, n);
-    if (top < MIN_CONTRAST) return no_ink(name);
-    /* The box follows ink of at least 1/20 of the strongest: fainter halos
-     * are kept inside it but do not stretch it (on MNIST the box is the
-     * same at any threshold up to 16 of 255). */
-    int level = max_int(1, top / 20);
-    box bx;
-    if (!ink_box(ink, w, h, level, &bx)) return no_ink(name);
-    digit_status st = trim_outliers(name, ink, w, h, level, &bx);
-    float patch[BOX * BOX];
-    int pw = 0, ph = 0;
-    if (st == DIGIT_OK) st = scale_box(name, ink, w, bx, top, level, patch, &pw, &ph);
-    if (st != DIGIT_OK) return st;
-    uint8_t result[SIDE * SIDE];
-    if (!place_by_mass(patch, pw, ph, result)) return no_ink(name);
-    memcpy(out, result, sizeof result);
-    return DIGIT_OK;
-}
-
-/* Decode, ink, preprocess: the body of both load functions. */
-static digit_status load_png(const char *name, const uint8_t *data,
-                             size_t size, uint8_t *out) {
+/* Sniff, decode, preprocess: the body of both load calls. */
+static digit_status load_bytes(const char *name, const uint8_t *data,
+                               size_t size, uint8_t *out,
+                               digit_image_report *report) {
+    digit_image_report r;
+    digit_image_report_init(&r);
     image img = {NULL, 0, 0, 0};
-    digit_status st = decode_png(name, data, size, &img);
-    if (st != DIGIT_OK) return st;
-    int noise = image_ink(&img);
-    st = preprocess_ink(name, img.px, img.w, img.h, noise, out);
+    image_meta meta = {0, 0, 1, 0};
+    const char *format = "png";
+    digit_status st;
+    /* A PNG cut inside its signature is still called a truncated PNG. */
+    if (starts_with(data, size, PNG_MAGIC, size < 8 ? (size ? size : 8) : 8)) {
+        st = png_decode(name, data, size, &img, &meta);
+    } else if (starts_with(data, size, JPEG_MAGIC, sizeof JPEG_MAGIC)) {
+        format = "jpeg";
+        st = jpeg_decode(name, data, size, &img, &meta);
+    } else {
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: not a PNG or JPEG file", name);
+    }
+    fill_report(&r, format, &meta, &img, NULL);
+    image_found found = {0, 0, 0, 0, 0, 0};
+    if (st == DIGIT_OK) st = image_preprocess(name, &img, out, &found);
+    if (st == DIGIT_OK) fill_report(&r, format, &meta, &img, &found);
+    else r.decoded_width = r.decoded_height = 0;
     free(img.px);
+    give_report(report, &r);
     return st;
 }
 
-/* ---- public API ------------------------------------------------------------- */
+/* ---- public API ---------------------------------------------------------------- */
 
-DIGIT_API digit_status digit_image_load_png(const char *path, uint8_t *out) {
+DIGIT_API digit_status digit_image_load(const char *path, uint8_t *out,
+                                        digit_image_report *report) {
     digit_clear_error();
     if (!path || !out)
-        return digit_fail(DIGIT_ERR_ARGUMENT, "digit_image_load_png: %s is NULL",
+        return digit_fail(DIGIT_ERR_ARGUMENT, "digit_image_load: %s is NULL",
                           !path ? "path" : "out");
+    if (report) {
+        digit_status st = check_struct_size("digit_image_load", "report",
+                                            report->struct_size, REPORT_SIZE_2_0,
+                                            sizeof *report);
+        if (st != DIGIT_OK) return st;
+    }
     uint8_t *data = NULL;
     size_t size = 0;
-    digit_status st = digit_read_file(path, PNG_FILE_LIMIT, 0, &data, &size);
+    digit_status st = digit_read_file(path, DIGIT_IMAGE_MAX_FILE_BYTES, 0, &data, &size);
     if (st != DIGIT_OK) return st;
-    st = load_png(path, data, size, out);
+    st = load_bytes(path, data, size, out, report);
     free(data);
     return st;
 }
 
-DIGIT_API digit_status digit_image_load_png_memory(const void *data,
-                                                   size_t size, uint8_t *out) {
+DIGIT_API digit_status digit_image_load_memory(const void *data, size_t size,
+                                               uint8_t *out,
+                                               digit_image_report *report) {
     digit_clear_error();
     if (!data || !out)
         return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "digit_image_load_png_memory: %s is NULL",
+                          "digit_image_load_memory: %s is NULL",
                           !data ? "data" : "out");
-    return load_png(MEMORY_NAME, data, size, out);
+    if (report) {
+        digit_status st = check_struct_size("digit_image_load_memory", "report",
+                                            report->struct_size, REPORT_SIZE_2_0,
+                                            sizeof *report);
+        if (st != DIGIT_OK) return st;
+    }
+    if (size > DIGIT_IMAGE_MAX_FILE_BYTES)
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: %zu bytes, over the limit of %zu",
+                          MEMORY_NAME, size, (size_t)DIGIT_IMAGE_MAX_FILE_BYTES);
+    return load_bytes(MEMORY_NAME, data, size, out, report);
 }
 
-DIGIT_API digit_status digit_image_preprocess(const uint8_t *gray, int width,
-                                              int height, uint8_t *out) {
+DIGIT_API digit_status digit_image_preprocess(const digit_pixels *pixels,
+                                              uint8_t *out,
+                                              digit_image_report *report) {
+    static const char FN[] = "digit_image_preprocess";
     digit_clear_error();
-    if (!gray || !out)
-        return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "digit_image_preprocess: %s is NULL",
-                          !gray ? "gray" : "out");
-    if (width <= 0 || height <= 0)
-        return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "digit_image_preprocess: size %dx%d is not positive",
-                          width, height);
-    if (!size_ok((uint64_t)width, (uint64_t)height))
-        return size_error(DIGIT_ERR_ARGUMENT, IMAGE_NAME, (uint64_t)width,
-                          (uint64_t)height);
-    uint8_t *ink = malloc((size_t)width * height);
-    if (!ink)
-        return digit_fail(DIGIT_ERR_MEMORY, "%s: cannot allocate", IMAGE_NAME);
-    int noise = ink_from_colour(gray, 1, 1, width, height, ink);
-    digit_status st = preprocess_ink(IMAGE_NAME, ink, width, height, noise, out);
-    free(ink);
+    if (!pixels || !out)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "%s: %s is NULL", FN,
+                          !pixels ? "pixels" : "out");
+    digit_status st = check_struct_size(FN, "pixels", pixels->struct_size,
+                                        PIXELS_SIZE_2_0, sizeof *pixels);
+    if (st == DIGIT_OK && report)
+        st = check_struct_size(FN, "report", report->struct_size,
+                               REPORT_SIZE_2_0, sizeof *report);
+    if (st != DIGIT_OK) return st;
+    image img = {NULL, 0, 0, 0};
+    if ((st = image_from_pixels(PIXELS_NAME, pixels, &img)) != DIGIT_OK) return st;
+    digit_image_report r;
+    digit_image_report_init(&r);
+    image_meta meta = {img.w, img.h, 1, 0};
+    image_found found = {0, 0, 0, 0, 0, 0};
+    fill_report(&r, "pixels", &meta, &img, NULL);
+    st = image_preprocess(PIXELS_NAME, &img, out, &found);
+    if (st == DIGIT_OK) fill_report(&r, "pixels", &meta, &img, &found);
+    free(img.px);
+    give_report(report, &r);
     return st;
+}
+
+DIGIT_API const char *digit_image_warning_name(uint32_t warning) {
+    switch (warning) {
+    case DIGIT_WARN_SEVERAL_MARKS: return "several-marks";
+    case DIGIT_WARN_NOT_DIGIT_LIKE: return "not-digit-like";
+    case DIGIT_WARN_REDUCED: return "reduced";
+    default: return NULL;
+    }
 }
 
 DIGIT_API digit_status digit_image_save_png(const char *path,
@@ -1086,13 +201,13 @@ DIGIT_API digit_status digit_image_save_png(const char *path,
         return digit_fail(DIGIT_ERR_ARGUMENT,
                           "%s: size %dx%d is not positive", path, width, height);
     /* The same limits as loading: what we write, we can read back. */
-    if (!size_ok((uint64_t)width, (uint64_t)height))
-        return size_error(DIGIT_ERR_ARGUMENT, path, (uint64_t)width,
-                          (uint64_t)height);
-    png_io io;
-    memset(&io, 0, sizeof io);
-    digit_status st = encode_png(path, gray, width, height, &io);
-    if (st == DIGIT_OK) st = digit_write_file_atomic(path, io.buf, io.len);
-    free(io.buf);
+    if (!image_size_ok((uint64_t)width, (uint64_t)height))
+        return image_size_error(DIGIT_ERR_ARGUMENT, path, (uint64_t)width,
+                                (uint64_t)height);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    digit_status st = png_encode_gray(path, gray, width, height, &buf, &len);
+    if (st == DIGIT_OK) st = digit_write_file_atomic(path, buf, len);
+    free(buf);
     return st;
 }

@@ -3,7 +3,7 @@
  * (image.c, through libpng).
  *
  * Each input is
- *   1. decoded as it is with digit_image_load_png_memory;
+ *   1. decoded as it is with digit_image_load_memory;
  *   2. when it is a PNG whose chunk CRCs are wrong, decoded again with the
  *      CRCs recomputed: libpng rejects a chunk with a bad CRC before looking
  *      inside, so without this nearly every mutation of a chunk's contents
@@ -55,20 +55,25 @@ static void check_result(digit_status st, const uint8_t *out) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t out[DIGIT_IMAGE_PIXELS];
-    check_result(digit_image_load_png_memory(data, size, out), out);
+    check_result(digit_image_load_memory(data, size, out, NULL), out);
 
     if (size >= 8 + 12 && memcmp(data, SIGNATURE, 8) == 0) {
         uint8_t *copy = malloc(size);
         if (!copy) abort();
         memcpy(copy, data, size);
-        if (fix_crcs(copy, size)) check_result(digit_image_load_png_memory(copy, size, out), out);
+        if (fix_crcs(copy, size)) check_result(digit_image_load_memory(copy, size, out, NULL), out);
         free(copy);
     }
 
     if (size > 2) {
         int width = 1 + (int)(((unsigned)data[0] | (unsigned)data[1] << 8) % 512);
         int height = (int)((size - 2) / (size_t)width);
-        if (height > 0) check_result(digit_image_preprocess(data + 2, width, height, out), out);
+        if (height > 0) {
+            digit_pixels p;
+            digit_pixels_init(&p);
+            p.data = data + 2, p.width = width, p.height = height, p.channels = 1;
+            check_result(digit_image_preprocess(&p, out, NULL), out);
+        }
     }
     return 0;
 }

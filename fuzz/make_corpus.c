@@ -12,9 +12,13 @@
  *           raw, gzip'd files, gzip'd by the harness, and a count mismatch
  *   png/    a digit in gray 1/8/16-bit, palette with tRNS, RGB, RGBA and
  *           interlaced gray+alpha
+ *   jpeg/   a digit as baseline gray, baseline YCbCr 4:2:0, progressive
+ *           YCbCr with restart markers, with EXIF orientation 6 (little
+ *           endian) and 3 (big endian), and CMYK
  */
 #define _GNU_SOURCE 1
 #include <png.h>
+#include <jpeglib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,11 +273,80 @@ static void pngs(void) {
     put_png("graya16-adam7.png", 22, 26, PNG_COLOR_TYPE_GRAY_ALPHA, 16, PNG_INTERLACE_ADAM7);
 }
 
+/* An APP1 payload with IFD0 holding only Orientation = o. */
+static size_t exif_app1(int o, int big_endian, uint8_t *p) {
+    static const uint8_t LE[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                                 0, 0, 0, 0};
+    static const uint8_t BE[] = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8,
+                                 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0,
+                                 0, 0, 0, 0};
+    memcpy(p, big_endian ? BE : LE, sizeof LE);
+    p[big_endian ? 25 : 24] = (uint8_t)o;
+    return sizeof LE;
+}
+
+/* A w x h JPEG of the digit: components 1 (gray), 3 (YCbCr) or 4 (CMYK). */
+static void put_jpeg(const char *name, int w, int h, int components, int progressive,
+                     int orientation, int big_endian) {
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr err;
+    ci.err = jpeg_std_error(&err);
+    jpeg_create_compress(&ci);
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    jpeg_mem_dest(&ci, &buf, &size);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = components;
+    ci.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 75, TRUE);
+    if (progressive) {
+        jpeg_simple_progression(&ci);
+        ci.restart_in_rows = 1;
+    }
+    jpeg_start_compress(&ci, TRUE);
+    if (orientation) {
+        uint8_t app1[64];
+        size_t n = exif_app1(orientation, big_endian, app1);
+        jpeg_write_marker(&ci, JPEG_APP0 + 1, app1, (unsigned)n);
+    }
+    JSAMPLE *row = malloc((size_t)w * components);
+    while (ci.next_scanline < ci.image_height) {
+        int y = (int)ci.next_scanline;
+        for (int x = 0; x < w; x++) {
+            double c = seven(x, y, w, h);
+            JSAMPLE *p = row + (size_t)x * components;
+            if (components == 4) p[0] = p[1] = p[2] = 0, p[3] = (JSAMPLE)(c * 230);
+            else
+                for (int k = 0; k < components; k++)
+                    p[k] = (JSAMPLE)(235 - c * (k == 2 ? 120 : 200) - (x + y) % 3);
+        }
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    free(row);
+    put_file("jpeg", name, buf, size);
+    free(buf);
+}
+
+static void jpegs(void) {
+    put_jpeg("gray.jpg", 32, 32, 1, 0, 0, 0);
+    put_jpeg("ycbcr420.jpg", 40, 32, 3, 0, 0, 0);
+    put_jpeg("progressive-restart.jpg", 48, 40, 3, 1, 0, 0);
+    put_jpeg("exif6-le.jpg", 32, 24, 3, 0, 6, 0);
+    put_jpeg("exif3-be.jpg", 24, 32, 1, 0, 3, 1);
+    put_jpeg("cmyk.jpg", 24, 24, 4, 0, 0, 0);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) root = argv[1];
     models();
     idx();
     pngs();
+    jpegs();
     printf("make_corpus: wrote the seeds under %s\n", root);
     return 0;
 }

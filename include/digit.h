@@ -478,22 +478,109 @@ static inline digit_status digit_train_options_init_default(digit_train_options 
     return digit_train_options_init(opt, sizeof *opt, preset);
 }
 
-/* ---- images (PNG) -------------------------------------------------------- */
+/* ---- images ------------------------------------------------------------- */
 
-/* Decodes a PNG of any colour type and bit depth and preprocesses it the
- * MNIST way: gray, ink made bright, cropped to the ink, scaled so its longer
- * side is 20 px and centred by centre of mass in 28x28. `out` receives 784
- * pixels. Refuses non-PNG, corrupt or truncated files (DIGIT_ERR_FORMAT),
- * files over 64 MiB or images over 8192 px a side or 16 Mi pixels (checked
- * before decoding), and images without ink (DIGIT_ERR_IMAGE). Messages name
- * the file, or "<memory>" / "<image>" for the in-memory variants. */
-DIGIT_API digit_status digit_image_load_png(const char *path, uint8_t *out);
-DIGIT_API digit_status digit_image_load_png_memory(const void *data,
-                                                   size_t size, uint8_t *out);
-/* Preprocesses an already decoded 8-bit gray image (width x height). */
-DIGIT_API digit_status digit_image_preprocess(const uint8_t *gray, int width,
-                                              int height, uint8_t *out);
-/* Writes an 8-bit grayscale PNG (atomically). */
+/* The limits on images, the one source of truth (the library uses these).
+ * Files larger than MAX_FILE_BYTES are refused unread; an image is refused
+ * when its decoded size exceeds MAX_SIDE on a side or MAX_PIXELS in all,
+ * which is checked before anything of that size is allocated. A JPEG larger
+ * than that is decoded at a reduced size instead (DCT scaling by 1/8 to 7/8,
+ * the least reduction that fits), and refused only if 1/8 does not fit. */
+#define DIGIT_IMAGE_MAX_FILE_BYTES ((size_t)64 << 20)
+#define DIGIT_IMAGE_MAX_SIDE 8192 /* decoded, after JPEG DCT scaling */
+#define DIGIT_IMAGE_MAX_PIXELS ((size_t)16 << 20)
+
+typedef enum digit_sample_type {
+    DIGIT_SAMPLE_U8 = 0,  /* 0..255 */
+    DIGIT_SAMPLE_U16 = 1, /* 0..65535, native byte order */
+    DIGIT_SAMPLE_F32 = 2  /* 0..1; values outside are clamped, NaN reads as 0 */
+} digit_sample_type;
+
+/* A caller's raw buffer of pixels, described for digit_image_preprocess.
+ * Initialise with digit_pixels_init, then fill in the fields. */
+typedef struct digit_pixels {
+    size_t struct_size; /* sizeof(digit_pixels), set by digit_pixels_init */
+    const void *data;   /* the first row; rows follow `stride` bytes apart */
+    int width, height;
+    size_t stride;      /* bytes from one row to the next; 0: packed */
+    int channels;       /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+    digit_sample_type type;
+} digit_pixels;
+
+/* Warnings in digit_image_report.warnings. The 28x28 result is still made
+ * (from the best mark) when they are set; they say it may not be a digit. */
+#define DIGIT_WARN_SEVERAL_MARKS 0x1u  /* several separate digit-sized marks (a number, a word) */
+#define DIGIT_WARN_NOT_DIGIT_LIKE 0x2u /* nothing digit-like: a line, specks, a blank-ish page */
+#define DIGIT_WARN_REDUCED 0x4u        /* decoded at reduced size (JPEG DCT scaling) */
+
+/* What loading and preprocessing found. Initialise with
+ * digit_image_report_init. On success every field is set. On a failure
+ * after the data was read, the fields learnt before it are set (format and
+ * stored size once the header has been read) and the rest are zero; a call
+ * refused for its arguments or because the file cannot be read leaves the
+ * report untouched. */
+typedef struct digit_image_report {
+    size_t struct_size;  /* sizeof(digit_image_report), set by digit_image_report_init */
+    char format[8];      /* "png", "jpeg" or "pixels" */
+    int width, height;   /* as stored in the file / buffer */
+    int decoded_width, decoded_height; /* after DCT scaling and orientation */
+    int orientation;     /* EXIF orientation 1..8 that was applied; 1 when none */
+    int marks;           /* separate digit-sized ink marks found */
+    uint32_t warnings;   /* DIGIT_WARN_* bits */
+    int ink_x, ink_y, ink_width, ink_height; /* the digit's box in the decoded image */
+    uint32_t reserved[8]; /* zero; room to grow */
+} digit_image_report;
+
+static inline void digit_pixels_init(digit_pixels *p) {
+    digit_pixels z = {0};
+    z.struct_size = sizeof z;
+    *p = z;
+}
+static inline void digit_image_report_init(digit_image_report *r) {
+    digit_image_report z = {0};
+    z.struct_size = sizeof z;
+    *r = z;
+}
+
+/* Loads an image file of any supported format (PNG of any colour type and
+ * bit depth; baseline or progressive JPEG, gray or colour, with its EXIF
+ * orientation applied), recognised by its first bytes, never its name, and
+ * preprocesses it the MNIST way: the paper's own brightness divided away
+ * (uneven light, shadows, tinted paper), ink found against its local
+ * surroundings, ruled lines, shadow edges and specks set aside, the digit
+ * cropped, scaled so its longer side is 20 px and centred by centre of mass
+ * in 28x28, ink bright on black. `out` receives 784 pixels, and is written
+ * only on success. `report` may be NULL; if not, its struct_size must be
+ * sizeof(digit_image_report) as set by digit_image_report_init, and at most
+ * struct_size bytes of it are written.
+ * Returns DIGIT_ERR_ARGUMENT for a NULL path/data/out or a bad report
+ * struct_size; DIGIT_ERR_IO when the file cannot be read; DIGIT_ERR_FORMAT
+ * for anything that is not a PNG or JPEG, corrupt or truncated files, CMYK
+ * JPEGs, files over DIGIT_IMAGE_MAX_FILE_BYTES and images over the limits
+ * above; DIGIT_ERR_IMAGE for an image without ink; DIGIT_ERR_MEMORY.
+ * Messages name the file, or "<memory>" for digit_image_load_memory.
+ * Thread-safe: no global state, every call owns its buffers. */
+DIGIT_API digit_status digit_image_load(const char *path, uint8_t *out,
+                                        digit_image_report *report);
+DIGIT_API digit_status digit_image_load_memory(const void *data, size_t size,
+                                               uint8_t *out,
+                                               digit_image_report *report);
+/* Raw pixels of any size, layout and sample type, through the same
+ * preprocessing. `pixels` must come from digit_pixels_init (struct_size);
+ * data must not be NULL, width and height positive and within the limits,
+ * channels 1..4, stride 0 or at least width * channels * sample size.
+ * Anything else is DIGIT_ERR_ARGUMENT, with a message naming the field;
+ * an image without ink is DIGIT_ERR_IMAGE. Messages say "<pixels>".
+ * `out` and `report` as for digit_image_load. Thread-safe. */
+DIGIT_API digit_status digit_image_preprocess(const digit_pixels *pixels,
+                                              uint8_t *out,
+                                              digit_image_report *report);
+/* "several-marks", "not-digit-like", "reduced" for one DIGIT_WARN_* bit;
+ * NULL for an unknown bit or more than one. Static storage. */
+DIGIT_API const char *digit_image_warning_name(uint32_t warning);
+
+/* Writes an 8-bit grayscale PNG (atomically). DIGIT_ERR_ARGUMENT for NULL
+ * arguments or a size outside the limits; DIGIT_ERR_IO when writing fails. */
 DIGIT_API digit_status digit_image_save_png(const char *path,
                                             const uint8_t *gray, int width,
                                             int height);

@@ -109,7 +109,7 @@ public final class Dataset: @unchecked Sendable {
     public var images: [Image] {
         withUnsafePixels { pixels in
             (0..<count).map { i in
-                Image(unchecked: Array(pixels[i * Image.pixelCount ..< (i + 1) * Image.pixelCount]))
+                Image(unchecked: Array(pixels[i * Image.pixelCount ..< (i + 1) * Image.pixelCount]), report: nil)
             }
         }
     }
@@ -139,6 +139,6 @@ extension Dataset: RandomAccessCollection {
         precondition(index >= 0 && index < count, "dataset index \(index) out of range 0..<\(count)")
         let pixels = Array(UnsafeBufferPointer(start: digit_dataset_images(handle)! + index * Image.pixelCount,
                                                count: Image.pixelCount))
-        return Sample(image: Image(unchecked: pixels), label: Int(digit_dataset_labels(handle)![index]))
+        return Sample(image: Image(unchecked: pixels, report: nil), label: Int(digit_dataset_labels(handle)![index]))
     }
 }

@@ -43,8 +43,6 @@ struct APIError: Error {
                             headers: [.retryAfter: "1"])
         case is NIOTooManyBytesError:
             self = .tooLarge("the request body is over the \(maxBody)-byte limit")
-        case let error as UnsupportedImage:
-            self = .mediaType(error.description)
         case let error as DigitError:
             // Bad images are the client's; anything else is the server's.
             let record = ErrorRecord(error: error)

@@ -1,11 +1,9 @@
-import CDigit
 import Digit
 import DigitJSON
 import Foundation
 
-/// Every call that the server makes into the Digit module (and the one
-/// into the C library), in one place, so that a change of that API is
-/// adapted here alone.
+/// Every call that the server makes into the Digit module, in one place,
+/// so that a change of that API is adapted here alone.
 struct Recognizer: Sendable {
     /// An image after preprocessing: what the model reads, and what the
     /// preprocessing noticed on the way.
@@ -26,18 +24,16 @@ struct Recognizer: Sendable {
 
     /// Sets the library's thread count for inference: a batch is split
     /// between this many threads, a single image runs on the caller's.
-    /// The Digit module has no wrapper for it yet, hence the C call.
     static func setLibraryThreads(_ n: Int) {
-        digit_set_threads(Int32(clamping: n))
+        Digit.inferenceThreads = n
     }
 
-    /// Decodes and preprocesses an encoded image (PNG today).
-    /// - Throws: ``UnsupportedImage`` for a JPEG, which libdigit 1.x cannot
-    ///   decode; a DigitError for a bad or inkless image.
+    /// Decodes and preprocesses an encoded image (PNG or JPEG).
+    /// - Throws: a DigitError for a bad or inkless image.
     static func preprocess(encoded data: Data) throws -> Seen {
-        if data.starts(with: [0xFF, 0xD8, 0xFF]) { throw UnsupportedImage.jpeg }
         do {
-            return Seen(image: try Image(data: data), warnings: [])
+            let image = try Image(data: data)
+            return Seen(image: image, warnings: image.report?.warnings ?? [])
         } catch let error as DigitError {
             throw DigitError(error.code, error.message.replacingOccurrences(of: "<memory>: ", with: ""))
         }
@@ -63,14 +59,5 @@ struct Recognizer: Sendable {
     /// threads configured: it gives each thread at least 8 images.
     static func threadsUsed(forBatchOf count: Int, configured n: Int) -> Int {
         max(1, min(n, (count + 7) / 8))
-    }
-}
-
-/// An image format the library cannot decode yet.
-enum UnsupportedImage: Error, CustomStringConvertible {
-    case jpeg
-
-    var description: String {
-        "JPEG decoding is not available in this build of libdigit yet (PNG only); send a PNG"
     }
 }

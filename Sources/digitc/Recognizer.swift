@@ -22,22 +22,17 @@ struct Recognizer {
     static func preprocess(_ input: Input) throws -> Seen {
         switch input.source {
         case .file(let url):
-            if ImageSignature(fileAt: url) == .jpeg { throw jpegUnsupported(input.name) }
-            return Seen(image: try Image(contentsOf: url), warnings: [])
+            let image = try Image(contentsOf: url)
+            return Seen(image: image, warnings: image.report?.warnings ?? [])
         case .bytes(let data):
-            if ImageSignature(data) == .jpeg { throw jpegUnsupported(input.name) }
             do {
-                return Seen(image: try Image(data: data), warnings: [])
+                let image = try Image(data: data)
+                return Seen(image: image, warnings: image.report?.warnings ?? [])
             } catch let error as DigitError {
                 // The library calls in-memory data "<memory>"; name the input.
                 throw DigitError(error.code, error.message.replacingOccurrences(of: "<memory>", with: input.name))
             }
         }
-    }
-
-    /// Until the library decodes JPEG (its 2.0 `Image(contentsOf:)`).
-    private static func jpegUnsupported(_ name: String) -> DigitError {
-        DigitError(.format, "\(name): JPEG is not supported by this build of libdigit yet; convert it to PNG")
     }
 
     /// Classifies preprocessed inputs in one batch, in order.

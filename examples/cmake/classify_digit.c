@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
     float probs[DIGIT_CLASSES];
     int digit;
     int status = 2;
-    if (digit_image_load_png(argv[2], pixels) != DIGIT_OK ||
+    if (digit_image_load(argv[2], pixels, NULL) != DIGIT_OK ||
         digit_predict_u8(model, pixels, 1, DIGIT_OUTPUT_PROBABILITIES, probs, &digit) != DIGIT_OK) {
         fprintf(stderr, "classify_digit: %s\n", digit_last_error());
     } else {

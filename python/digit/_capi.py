@@ -152,6 +152,37 @@ class CheckpointInfo(Structure):
     ]
 
 
+class Pixels(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("data", c_void_p),
+        ("width", c_int),
+        ("height", c_int),
+        ("stride", c_size_t),
+        ("channels", c_int),
+        ("type", c_int),
+    ]
+
+
+class ImageReport(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("format", ctypes.c_char * 8),
+        ("width", c_int),
+        ("height", c_int),
+        ("decoded_width", c_int),
+        ("decoded_height", c_int),
+        ("orientation", c_int),
+        ("marks", c_int),
+        ("warnings", c_uint32),
+        ("ink_x", c_int),
+        ("ink_y", c_int),
+        ("ink_width", c_int),
+        ("ink_height", c_int),
+        ("reserved", c_uint32 * 8),
+    ]
+
+
 def sized(cls: Any) -> Any:
     """A zeroed struct with struct_size set, as digit.h's *_init helpers do."""
     s = cls()
@@ -212,9 +243,10 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
                                       POINTER(TrainOptions)]),
     "digit_train": (c_int, [model_p, dataset_p, dataset_p,
                             POINTER(TrainOptions), c_char_p]),
-    "digit_image_load_png": (c_int, [c_char_p, _u8_p]),
-    "digit_image_load_png_memory": (c_int, [c_void_p, c_size_t, _u8_p]),
-    "digit_image_preprocess": (c_int, [_u8_p, c_int, c_int, _u8_p]),
+    "digit_image_load": (c_int, [c_char_p, _u8_p, POINTER(ImageReport)]),
+    "digit_image_load_memory": (c_int, [c_void_p, c_size_t, _u8_p, POINTER(ImageReport)]),
+    "digit_image_preprocess": (c_int, [POINTER(Pixels), _u8_p, POINTER(ImageReport)]),
+    "digit_image_warning_name": (c_char_p, [c_uint32]),
     "digit_image_save_png": (c_int, [c_char_p, _u8_p, c_int, c_int]),
 }
 

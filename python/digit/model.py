@@ -19,7 +19,7 @@ from ._capi import CLASSES, MAX_MILESTONES, PathLike
 from ._handle import Handle
 from .dataset import Dataset
 from .errors import ArgumentError, DigitFileNotFoundError, TrainingCancelled
-from .images import load_png, picture
+from .images import load_image, picture
 from .results import BatchProgress, EpochProgress, Evaluation, LayerInfo
 
 __all__ = ["Model", "Checkpoint", "read_checkpoint", "default_model_path"]
@@ -302,8 +302,10 @@ class Model(Handle):
         """Class probabilities, (N, 10) float32, for images of shape
         (N, 28, 28), (N, 784), (N, 1, 28, 28), or one image (28, 28) / (784,)
         (which gives N = 1). uint8 pixels are 0..255, float32/float64 0..1.
-        One picture given as a PNG path or a PIL image (any size, colour or
-        polarity; preprocessed like load_png()) gives (10,).
+        One picture — an image file's path or bytes (PNG or JPEG), a PIL
+        image, or a raw array of another shape ((H, W), (H, W, 3), (H, W, 4);
+        uint8, uint16 or float) — is preprocessed by the library
+        (see :func:`inspect_image`) and gives (10,).
         ``log=True`` gives log-probabilities."""
         one = picture(images)
         x = image_batch(one if one is not None else images)
@@ -316,7 +318,7 @@ class Model(Handle):
 
     def classify(self, images: Any) -> Any:
         """The most likely digit of each image, (N,) int64 (see predict());
-        an int for one picture given as a PNG path or a PIL image."""
+        an int for one picture (a path, file bytes, a PIL image or a picture array)."""
         one = picture(images)
         x = image_batch(one if one is not None else images)
         n = x.shape[0]
@@ -333,10 +335,10 @@ class Model(Handle):
                 st = self._lib.digit_predict_f32(h, _capi.f32(x), x.shape[0], kind, out, labels)
             _capi.check(self._lib, st)
 
-    def classify_png(self, path: PathLike) -> tuple[int, npt.NDArray[np.float32]]:
-        """Loads and preprocesses a PNG (see :func:`load_png`) and returns
+    def classify_image(self, path: PathLike) -> tuple[int, npt.NDArray[np.float32]]:
+        """Loads and preprocesses an image file (see :func:`load_image`) and returns
         (digit, probabilities (10,) float32)."""
-        p = self.predict(load_png(path))[0]
+        p = self.predict(load_image(path))[0]
         return int(np.argmax(p)), p
 
     def evaluate(self, dataset: Dataset) -> Evaluation:

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     with model:
         for image in args.images:
             try:
-                d, probs = model.classify_png(image)
+                d, probs = model.classify_image(image)
             except digit.DigitError as e:
                 print(f"classify: {e}", file=sys.stderr)
                 failed += 1

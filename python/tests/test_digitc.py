@@ -61,7 +61,7 @@ def test_predictions_equal_digitc(digitc, preset, trained_model_path, png_digits
     with digit.Model.load(model_path) as m:
         for res, path in zip(results, files):
             assert Path(res["file"]).name == Path(path).name
-            d, probs = m.classify_png(path)
+            d, probs = m.classify_image(path)
             theirs = np.asarray(res["probabilities"], dtype=np.float64)
             assert theirs.shape == (10,)
             np.testing.assert_allclose(theirs, probs, atol=1e-6, err_msg=path)

@@ -74,26 +74,26 @@ def test_save_into_missing_folder(tmp_path):
 def test_png_errors(tmp_path):
     missing = tmp_path / "missing.png"
     with pytest.raises(FileNotFoundError) as e:
-        digit.load_png(missing)
+        digit.load_image(missing)
     check(e, missing, 2)
     with pytest.raises(IsADirectoryError):
-        digit.load_png(tmp_path)
+        digit.load_image(tmp_path)
     text = tmp_path / "not-a-png.png"
     text.write_text("this is text, not a picture\n")
     with pytest.raises(digit.FormatError) as e:
-        digit.load_png(text)
+        digit.load_image(text)
     check(e, text, 3)
     blank = tmp_path / "blank.png"
     digit.save_png(blank, np.zeros((28, 28), np.uint8))
     with pytest.raises(digit.ImageError, match="no ink") as e:
-        digit.load_png(blank)
+        digit.load_image(blank)
     check(e, blank, 6)
     with digit.Model("compact") as m, pytest.raises(digit.ImageError):
-        m.classify_png(blank)
+        m.classify_image(blank)
     with pytest.raises(digit.ImageError):
         digit.preprocess(np.full((10, 10), 200, np.uint8))
     with pytest.raises(digit.DigitError):
-        digit.decode_png(b"not a png")
+        digit.decode_image(b"not a png")
     with pytest.raises(OSError) as e:
         digit.save_png(tmp_path / "none" / "x.png", np.zeros((28, 28), np.uint8))
     assert "none" in str(e.value)

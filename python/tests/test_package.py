@@ -38,7 +38,7 @@ def test_pil_images(mode, png_digits):
     with Image.open(path) as im:
         picture = im.convert(mode)
     with digit.Model.default() as m:
-        want = m.classify(digit.load_png(path))[0]
+        want = m.classify(digit.load_image(path))[0]
         assert m.classify(picture) == want
         assert m.predict(picture).shape == (10,)
     assert digit.preprocess(picture).shape == (28, 28)

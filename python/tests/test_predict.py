@@ -53,9 +53,10 @@ def test_empty_batch(model):
     (np.zeros((28, 28), np.int64), TypeError, "uint8"),
     (np.zeros((28, 28), np.bool_), TypeError, "uint8"),
     (np.zeros((28, 28), np.float16), TypeError, "float32"),
-    (np.zeros((28, 27), np.uint8), ValueError, "shape"),
+    # 2-D arrays that are not MNIST-shaped are pictures to preprocess.
+    (np.zeros((28, 27), np.uint8), digit.ImageError, "no ink"),
     (np.zeros((2, 3, 28, 28), np.uint8), ValueError, "shape"),
-    (np.zeros((5, 785), np.uint8), ValueError, "shape"),
+    (np.zeros((5, 785), np.uint8), digit.ImageError, "no ink"),
     (np.zeros(100, np.float32), ValueError, "shape"),
     (np.full((28, 28), np.nan, np.float32), ValueError, "NaN"),
     (np.full((2, 28, 28), np.inf), ValueError, "NaN or infinity"),
@@ -111,13 +112,13 @@ def test_evaluate(model, test_set):
 
 def test_png_round_trip(model, png_digits, tmp_path):
     path, label = png_digits[0]
-    img = digit.load_png(path)
+    img = digit.load_image(path)
     assert img.shape == (28, 28) and img.dtype == np.uint8 and img.max() == 255
-    d, p = model.classify_png(path)
+    d, p = model.classify_image(path)
     assert isinstance(d, int) and p.shape == (10,)
     assert d == int(np.argmax(p))
     np.testing.assert_array_equal(p, model.predict(img)[0])
-    np.testing.assert_array_equal(digit.decode_png(path.read_bytes()), img)
+    np.testing.assert_array_equal(digit.decode_image(path.read_bytes()), img)
     # preprocessing a decoded picture: either polarity, any size
     for gray in (img, 255 - np.pad(img, ((3, 5), (10, 0)))):
         pre = digit.preprocess(gray)

@@ -41,7 +41,7 @@ def test_samples_look_like_drawings():
         head = path.read_bytes()[:24]
         assert head[12:16] == b"IHDR", path
         assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == (200, 200)
-        img = digit.load_png(path)
+        img = digit.load_image(path)
         assert img.shape == (28, 28) and img.max() == 255, path
         ys, xs = np.nonzero(img >= 32)
         assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 in range(18, 22), path
@@ -50,7 +50,7 @@ def test_samples_look_like_drawings():
 
 def test_samples_python(model_path):
     with digit.Model.load(model_path) as m:
-        got = {d: m.classify_png(path) for d, path in enumerate(SAMPLES)}
+        got = {d: m.classify_image(path) for d, path in enumerate(SAMPLES)}
     wrong = {d: (g, float(p[g])) for d, (g, p) in got.items() if g != d}
     assert not wrong, f"digit -> (read as, confidence): {wrong}"
 

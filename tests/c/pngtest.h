@@ -119,4 +119,12 @@ static inline uint8_t *encode_gray(const uint8_t *gray, int w, int h, size_t *le
     return png;
 }
 
+/* A packed 8-bit gray image through digit_image_preprocess. */
+static inline digit_status preprocess_gray(const uint8_t *gray, int w, int h, uint8_t *out) {
+    digit_pixels p;
+    digit_pixels_init(&p);
+    p.data = gray, p.width = w, p.height = h, p.channels = 1, p.type = DIGIT_SAMPLE_U8;
+    return digit_image_preprocess(&p, out, NULL);
+}
+
 #endif

@@ -522,14 +522,17 @@ static void test_null_training(digit_model *m, digit_dataset *ds, const char *ck
 
 static void test_null_images(const char *path) {
     uint8_t px[DIGIT_IMAGE_PIXELS], gray[4] = {0, 255, 0, 0};
-    CHECK_NULL(digit_image_load_png(NULL, px), "digit_image_load_png", "path");
-    CHECK_NULL(digit_image_load_png(path, NULL), "digit_image_load_png", "out");
-    CHECK_NULL(digit_image_load_png_memory(NULL, 10, px), "digit_image_load_png_memory",
+    CHECK_NULL(digit_image_load(NULL, px, NULL), "digit_image_load", "path");
+    CHECK_NULL(digit_image_load(path, NULL, NULL), "digit_image_load", "out");
+    CHECK_NULL(digit_image_load_memory(NULL, 10, px, NULL), "digit_image_load_memory",
                "data");
-    CHECK_NULL(digit_image_load_png_memory(gray, 4, NULL), "digit_image_load_png_memory",
+    CHECK_NULL(digit_image_load_memory(gray, 4, NULL, NULL), "digit_image_load_memory",
                "out");
-    CHECK_NULL(digit_image_preprocess(NULL, 2, 2, px), "digit_image_preprocess", "gray");
-    CHECK_NULL(digit_image_preprocess(gray, 2, 2, NULL), "digit_image_preprocess", "out");
+    digit_pixels p;
+    digit_pixels_init(&p);
+    p.data = gray, p.width = 2, p.height = 2, p.channels = 1;
+    CHECK_NULL(digit_image_preprocess(NULL, px, NULL), "digit_image_preprocess", "pixels");
+    CHECK_NULL(digit_image_preprocess(&p, NULL, NULL), "digit_image_preprocess", "out");
     CHECK_NULL(digit_image_save_png(NULL, gray, 2, 2), "digit_image_save_png", "path");
     CHECK_NULL(digit_image_save_png(path, NULL, 2, 2), "digit_image_save_png", "gray");
 }

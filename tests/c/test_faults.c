@@ -373,8 +373,8 @@ static digit_status do_load_dataset(void *arg) {
 static digit_status do_load_png(void *arg) {
     mem_job *j = arg;
     uint8_t out[DIGIT_IMAGE_PIXELS];
-    return j->bytes ? digit_image_load_png_memory(j->bytes, j->size, out)
-                    : digit_image_load_png(j->a, out);
+    return j->bytes ? digit_image_load_memory(j->bytes, j->size, out, NULL)
+                    : digit_image_load(j->a, out, NULL);
 }
 
 static digit_status do_predict(void *arg) {

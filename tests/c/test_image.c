@@ -350,7 +350,7 @@ static uint8_t *make_variant(const float *cov, int w, int h, enum variant v,
 }
 
 static digit_status load_mem(const uint8_t *png, size_t len, uint8_t *out) {
-    return digit_image_load_png_memory(png, len, out);
+    return digit_image_load_memory(png, len, out, NULL);
 }
 
 /* Every variant of `cov` against `reference` (the expected output). */
@@ -487,7 +487,7 @@ static void test_dirty(void) {
     float *cov = render(&shapes[3], S, S, 50, 30, 90, 140, 5);
     uint8_t *g = malloc((size_t)S * S), ref[784], out[784];
     for (int i = 0; i < S * S; i++) g[i] = (uint8_t)lround(255 * (1 - cov[i]));
-    CHECK(digit_image_preprocess(g, S, S, ref) == DIGIT_OK, "clean drawing");
+    CHECK(preprocess_gray(g, S, S, ref) == DIGIT_OK, "clean drawing");
     static const char *what[] = {"noise", "frame", "speck", "strip", "gray paper",
                                  "specks", "ruled line", "speck pair"};
     static const int specks[][2] = {{10, 10}, {185, 15}, {12, 190}, {190, 185},
@@ -510,7 +510,7 @@ static void test_dirty(void) {
                     v = 0;
                 d[y * S + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
-        digit_status st = digit_image_preprocess(d, S, S, out);
+        digit_status st = preprocess_gray(d, S, S, out);
         double diff = st == DIGIT_OK ? mad(out, ref) : -1;
         CHECK(st == DIGIT_OK && diff < (k == 0 ? 6 : 2),
               "dirty drawing (%s): status %d diff %.2f", what[k], st, diff);
@@ -553,7 +553,7 @@ static void test_mnist_roundtrip(void) {
         size_t len;
         uint8_t *png = encode_gray(d, 28, 28, &len), out[784], pre[784];
         digit_status st = load_mem(png, len, out);
-        digit_status st2 = digit_image_preprocess(d, 28, 28, pre);
+        digit_status st2 = preprocess_gray(d, 28, 28, pre);
         double m = st == DIGIT_OK ? mad(out, d) : 1e9;
         exact += m == 0;
         close += m <= 2.0;
@@ -713,7 +713,7 @@ static void test_refusals(void) {
     expect(load_mem(png, 0, out), DIGIT_ERR_FORMAT, "<memory>", "not a PNG", "empty");
     uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0};
     expect(load_mem(jpeg, sizeof jpeg, out), DIGIT_ERR_FORMAT, "<memory>",
-           "not a PNG", "JPEG");
+           "invalid JPEG", "JPEG header only");
 
     /* Truncated anywhere, even just before IEND. */
     size_t cuts[] = {1, 4, 7, 8, 12, 16, 20, 30, 33, 37, 41, 50, len / 2,
@@ -835,34 +835,34 @@ static void test_refusals(void) {
     CHECK(untouched, "out untouched on failure");
 
     /* Arguments. */
-    expect(digit_image_load_png_memory(NULL, 10, out), DIGIT_ERR_ARGUMENT,
-           "digit_image_load_png_memory", "NULL", "NULL data");
-    expect(digit_image_load_png_memory(png, len, NULL), DIGIT_ERR_ARGUMENT,
-           "digit_image_load_png_memory", "NULL", "NULL out");
-    expect(digit_image_load_png(NULL, out), DIGIT_ERR_ARGUMENT,
-           "digit_image_load_png", "NULL", "NULL path");
-    expect(digit_image_preprocess(NULL, 3, 3, out), DIGIT_ERR_ARGUMENT,
-           "digit_image_preprocess", "NULL", "NULL gray");
-    expect(digit_image_preprocess(plain, 0, 3, out), DIGIT_ERR_ARGUMENT,
-           "digit_image_preprocess", "0x3", "zero width");
-    expect(digit_image_preprocess(plain, 3, -1, out), DIGIT_ERR_ARGUMENT,
-           "digit_image_preprocess", "3x-1", "negative height");
-    expect(digit_image_preprocess(plain, 100000, 100000, out), DIGIT_ERR_ARGUMENT,
-           "<image>", "100000x100000", "huge preprocess");
+    expect(digit_image_load_memory(NULL, 10, out, NULL), DIGIT_ERR_ARGUMENT,
+           "digit_image_load_memory", "NULL", "NULL data");
+    expect(digit_image_load_memory(png, len, NULL, NULL), DIGIT_ERR_ARGUMENT,
+           "digit_image_load_memory", "NULL", "NULL out");
+    expect(digit_image_load(NULL, out, NULL), DIGIT_ERR_ARGUMENT,
+           "digit_image_load", "NULL", "NULL path");
+    expect(preprocess_gray(NULL, 3, 3, out), DIGIT_ERR_ARGUMENT,
+           "<pixels>", "pixels.data is NULL", "NULL gray");
+    expect(preprocess_gray(plain, 0, 3, out), DIGIT_ERR_ARGUMENT,
+           "<pixels>", "0x3", "zero width");
+    expect(preprocess_gray(plain, 3, -1, out), DIGIT_ERR_ARGUMENT,
+           "<pixels>", "3x-1", "negative height");
+    expect(preprocess_gray(plain, 100000, 100000, out), DIGIT_ERR_ARGUMENT,
+           "<pixels>", "100000x100000", "huge preprocess");
     memset(plain, 255, sizeof plain);
-    expect(digit_image_preprocess(plain, 64, 48, out), DIGIT_ERR_IMAGE, "<image>",
+    expect(preprocess_gray(plain, 64, 48, out), DIGIT_ERR_IMAGE, "<pixels>",
            "no ink", "blank preprocess");
-    CHECK(digit_image_preprocess(plain, 1, 1, out) == DIGIT_ERR_IMAGE, "1x1 image");
+    CHECK(preprocess_gray(plain, 1, 1, out) == DIGIT_ERR_IMAGE, "1x1 image");
     if (mnist_count) { /* out may be the input itself */
         uint8_t same[784], ref[784];
         memcpy(same, mnist + 784, 784);
-        CHECK(digit_image_preprocess(same, 28, 28, ref) == DIGIT_OK &&
-                  digit_image_preprocess(same, 28, 28, same) == DIGIT_OK &&
+        CHECK(preprocess_gray(same, 28, 28, ref) == DIGIT_OK &&
+                  preprocess_gray(same, 28, 28, same) == DIGIT_OK &&
                   memcmp(same, ref, 784) == 0,
               "preprocess in place");
     }
     plain[5] = 0;
-    CHECK(digit_image_preprocess(plain, 13, 1, out) == DIGIT_OK, "13x1 line with a dot");
+    CHECK(preprocess_gray(plain, 13, 1, out) == DIGIT_OK, "13x1 line with a dot");
     free(png);
 }
 
@@ -884,7 +884,7 @@ static void test_files(void) {
     FILE *f = fopen(path, "wb");
     fwrite(png, 1, len, f);
     fclose(f);
-    CHECK(digit_image_load_png(path, out) == DIGIT_OK &&
+    CHECK(digit_image_load(path, out, NULL) == DIGIT_OK &&
               load_mem(png, len, out2) == DIGIT_OK && memcmp(out, out2, 784) == 0,
           "file and memory agree");
     /* Errors name the path. */
@@ -892,17 +892,17 @@ static void test_files(void) {
     f = fopen(path, "wb");
     fwrite(png, 1, len - 30, f);
     fclose(f);
-    expect(digit_image_load_png(path, out), DIGIT_ERR_FORMAT, path, "truncated",
+    expect(digit_image_load(path, out, NULL), DIGIT_ERR_FORMAT, path, "truncated",
            "truncated file");
     snprintf(missing, sizeof missing, "%s/missing.png", tmpdir);
-    expect(digit_image_load_png(missing, out), DIGIT_ERR_IO, missing, "cannot open",
+    expect(digit_image_load(missing, out, NULL), DIGIT_ERR_IO, missing, "cannot open",
            "missing file");
-    expect(digit_image_load_png(tmpdir, out), DIGIT_ERR_IO, tmpdir, "", "a folder");
+    expect(digit_image_load(tmpdir, out, NULL), DIGIT_ERR_IO, tmpdir, "", "a folder");
     snprintf(path, sizeof path, "%s/text.png", tmpdir);
     f = fopen(path, "wb");
     fputs("not a png\n", f);
     fclose(f);
-    expect(digit_image_load_png(path, out), DIGIT_ERR_FORMAT, path, "not a PNG",
+    expect(digit_image_load(path, out, NULL), DIGIT_ERR_FORMAT, path, "not a PNG",
            "text file");
     unlink(path);
 
@@ -925,8 +925,8 @@ static void test_files(void) {
     /* Save a digit, load it: same as preprocessing the pixels. */
     if (mnist_count) {
         CHECK(digit_image_save_png(path, mnist, 28, 28) == DIGIT_OK &&
-                  digit_image_load_png(path, out) == DIGIT_OK &&
-                  digit_image_preprocess(mnist, 28, 28, out2) == DIGIT_OK &&
+                  digit_image_load(path, out, NULL) == DIGIT_OK &&
+                  preprocess_gray(mnist, 28, 28, out2) == DIGIT_OK &&
                   memcmp(out, out2, 784) == 0,
               "save + load = preprocess");
     }

@@ -164,14 +164,14 @@ static void *png_worker(void *arg) {
     png_job *j = arg;
     uint8_t out[DIGIT_IMAGE_PIXELS];
     for (int round = 0; round < ROUNDS; round++) {
-        if (digit_image_load_png_memory(j->bytes, j->size, out) != DIGIT_OK)
+        if (digit_image_load_memory(j->bytes, j->size, out, NULL) != DIGIT_OK)
             fail(&j->r, "decode from memory");
         else if (memcmp(out, j->want, sizeof out))
             fail(&j->r, "memory decode differs");
-        if (digit_image_load_png(j->path, out) != DIGIT_OK) fail(&j->r, "decode from file");
+        if (digit_image_load(j->path, out, NULL) != DIGIT_OK) fail(&j->r, "decode from file");
         else if (memcmp(out, j->want, sizeof out)) fail(&j->r, "file decode differs");
         /* A failure on this thread must not disturb the others' messages. */
-        if (digit_image_load_png_memory(j->bytes, j->size / 2, out) == DIGIT_OK)
+        if (digit_image_load_memory(j->bytes, j->size / 2, out, NULL) == DIGIT_OK)
             fail(&j->r, "a truncated PNG decoded");
         else if (!strstr(digit_last_error(), "<memory>"))
             fail(&j->r, "wrong message for a truncated PNG");
@@ -215,7 +215,7 @@ static void test_png_threads(void) {
         bytes[t] = slurp(paths[t], &sizes[t]);
         CHECK(bytes[t] != NULL, "cannot read %s", paths[t]);
         if (!bytes[t]) return;
-        CHECK_OK(digit_image_load_png_memory(bytes[t], sizes[t], want[t]));
+        CHECK_OK(digit_image_load_memory(bytes[t], sizes[t], want[t], NULL));
     }
     for (int t = 0; t < THREADS; t++) {
         jobs[t] = (png_job){paths[t], bytes[t], sizes[t], want[t], {0, ""}};

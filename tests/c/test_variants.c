@@ -3,7 +3,7 @@
  * digit. The first N MNIST test digits are written as PNG files of many
  * kinds (formats, polarities, colours, alpha, sizes, placements, stroke
  * widths, noise), in memory, decoded and preprocessed with
- * digit_image_load_png_memory and classified with the shipped model. Each
+ * digit_image_load_memory and classified with the shipped model. Each
  * kind's accuracy is compared with the accuracy on the same digits fed
  * directly as uint8 (no PNG, no preprocessing); every kind must be within
  * MAX_DROP points of it.
@@ -537,7 +537,7 @@ int main(int argc, char **argv) {
             cover c = make_geometry(images + (size_t)i * PIXELS, var->geo, &r);
             size_t len = 0;
             uint8_t *png = write_png(c, var->fmt, &r, &len);
-            digit_status st = digit_image_load_png_memory(png, len, out + (size_t)i * PIXELS);
+            digit_status st = digit_image_load_memory(png, len, out + (size_t)i * PIXELS, NULL);
             if (st != DIGIT_OK) {
                 if (errors++ < 3)
                     fprintf(stderr, "%s: digit %d: %s\n", var->name, i, digit_last_error());

@@ -36,8 +36,6 @@ def test_classify_png(server, check, mnist_test):
     assert right >= 9
 
 
-@pytest.mark.xfail(reason="JPEG decoding lands with the C side's photo preprocessing (csrc/image.c split); "
-                          "until then the server answers 415 for JPEG", strict=False)
 def test_classify_jpeg(server, check, mnist_test):
     images, labels = mnist_test
     for digit, pixels in first_of_each_digit(images, labels)[:3]:

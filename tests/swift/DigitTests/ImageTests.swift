@@ -22,7 +22,21 @@ struct ImageTests {
         #expect(image[0, 0] == 0)
 
         #expect(try Image(data: Data(contentsOf: url)) == image)
-        #expect(try Image(preprocessing: Synthetic.paperBitmap(7, scale: 3), width: side, height: side) == image)
+        let bitmap = Synthetic.paperBitmap(7, scale: 3)
+        let raw = try Image(preprocessing: Bitmap(gray: bitmap, width: side, height: side))
+        #expect(raw.pixels == image.pixels)
+        #expect(raw.report?.format == "pixels" && image.report?.format == "png")
+        #expect(image.report?.marks == 1 && image.report?.warnings == [])
+        // The same picture as 16-bit RGB and as float gray with a padded row
+        // stride: the library reads every layout to the same input.
+        let rgb16 = bitmap.flatMap { v in [UInt16](repeating: UInt16(v) * 257, count: 3) }
+        #expect(try Image(preprocessing: Bitmap(.uint16(rgb16), width: side, height: side, channels: 3)).pixels == image.pixels)
+        var padded: [Float] = []
+        for r in 0..<side {
+            padded += bitmap[r * side ..< (r + 1) * side].map { Float($0) / 255 }
+            padded += [0, 0]
+        }
+        #expect(try Image(preprocessing: Bitmap(.float(padded), width: side, height: side, rowStride: side + 2)).pixels == image.pixels)
 
         let copy = dir.file("input.png")
         try image.savePNG(to: copy)
@@ -49,7 +63,11 @@ struct ImageTests {
 
     @Test func checksSizes() {
         #expect(throws: DigitError.self) { try Image(pixels: [1, 2, 3]) }
-        #expect(throws: DigitError.self) { try Image(preprocessing: [0, 0], width: 3, height: 1) }
+        #expect(throws: DigitError.self) { try Image(preprocessing: Bitmap(gray: [0, 0], width: 3, height: 1)) }
+        let channels = #expect(throws: DigitError.self) {
+            try Image(preprocessing: Bitmap(.uint8([UInt8](repeating: 0, count: 50)), width: 5, height: 2, channels: 5))
+        }
+        #expect(channels?.message.contains("channels") == true)
         #expect(throws: DigitError.self) {
             try Image.savePNG(gray: [0], width: 2, height: 2, to: URL(fileURLWithPath: "/tmp/never.png"))
         }
