@@ -55,7 +55,7 @@ install: all
 
 # ---- tests ----
 
-C_TESTS := test_core test_image test_train test_variants test_faults test_threads
+C_TESTS := test_core test_image test_train test_variants test_faults test_threads test_presets
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/pngtest.h tests/c/testfiles.h $(BUILD)/libdigit.a

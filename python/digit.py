@@ -280,7 +280,26 @@ class _TrainOptions(Structure):
         ("on_epoch", _EpochCallback),
         ("user", c_void_p),
         ("checkpoint_path", c_char_p),
+        # appended in libdigit 2.1
+        ("schedule", c_int),
+        ("pct_start", c_double),
+        ("div_factor", c_double),
+        ("final_div_factor", c_double),
+        ("cycle_momentum", c_int),
+        ("beta1", c_double),
+        ("beta2", c_double),
+        ("weight_decay", c_double),
+        ("label_smoothing", c_double),
+        ("augment_rotate", c_double),
+        ("augment_scale", c_double),
+        ("augment_shift", c_double),
+        ("augment_shear", c_double),
     ]
+
+
+# digit_schedule values, by the names Model.train takes.
+_SCHEDULES = {"multistep": 0, "onecycle": 1, "cosine": 2, "exponential": 3}
+_AUGMENT_KEYS = ("rotate", "scale", "shift", "shear")
 
 
 _model_p = c_void_p
@@ -545,6 +564,16 @@ def _float_arg(value: Any, name: str) -> float:
     value = float(value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, not {value}")
+    return value
+
+
+def _number_arg(value: Any, name: str) -> float:
+    # Any finite number: the library checks the option's range and names it.
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value}")
     return value
 
 
@@ -1138,6 +1167,12 @@ class Model(_Handle):
             "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
             "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
             "seed": o.seed, "threads": o.threads,
+            "schedule": next(k for k, v in _SCHEDULES.items() if v == o.schedule),
+            "pct_start": o.pct_start, "div_factor": o.div_factor,
+            "final_div_factor": o.final_div_factor, "cycle_momentum": bool(o.cycle_momentum),
+            "betas": (o.beta1, o.beta2), "weight_decay": o.weight_decay,
+            "label_smoothing": o.label_smoothing,
+            "augment": {k: getattr(o, "augment_" + k) for k in _AUGMENT_KEYS},
         }
 
     def train(self, train: Dataset, test: Optional[Dataset] = None, *,
@@ -1148,6 +1183,11 @@ class Model(_Handle):
               resume: Optional[PathLike] = None,
               on_batch: Optional[Callable[[BatchProgress], Any]] = None,
               on_epoch: Optional[Callable[[EpochProgress], Any]] = None,
+              schedule: Optional[str] = None, pct_start: Optional[float] = None,
+              div_factor: Optional[float] = None, final_div_factor: Optional[float] = None,
+              cycle_momentum: Optional[bool] = None, betas: Optional[tuple] = None,
+              weight_decay: Optional[float] = None, label_smoothing: Optional[float] = None,
+              augment: Optional[dict] = None,
               ) -> list[EpochProgress]:
         """Trains the model in place (Adam) and returns one EpochProgress per
         epoch run.
@@ -1157,6 +1197,13 @@ class Model(_Handle):
         and on cancellation; ``resume`` continues from such a file (same
         options) to the same model bit for bit. ``test`` is evaluated after
         every epoch.
+
+        libdigit 2.1 options: ``schedule`` ("multistep", "onecycle", "cosine",
+        "exponential") with ``pct_start``, ``div_factor``, ``final_div_factor``
+        and ``cycle_momentum`` for one-cycle; Adam ``betas``; ``weight_decay``
+        (decoupled, AdamW); ``label_smoothing``; ``augment``, a dict of
+        ``rotate`` (degrees), ``scale``, ``shift`` (fractions) and ``shear``
+        (degrees), keys left out being 0 (off). The library checks ranges.
 
         A callback returning a true value (``True`` or ``digit.STOP``) stops
         training after the current batch and raises :class:`TrainingCancelled`.
@@ -1199,6 +1246,8 @@ class Model(_Handle):
             o.seed = _int_arg(seed, "seed", 0, 2**64 - 1)
         if threads is not None:
             o.threads = _int_arg(threads, "threads", 0, 1024)
+        _set_added_options(o, schedule, pct_start, div_factor, final_div_factor,
+                           cycle_momentum, betas, weight_decay, label_smoothing, augment)
         ckpt = _fspath(checkpoint, "checkpoint") if checkpoint is not None else None
         res = _fspath(resume, "resume") if resume is not None else None
         o.checkpoint_path = ckpt
@@ -1248,6 +1297,33 @@ class Model(_Handle):
             e.history = history  # the epochs that did finish
             raise
         return history
+
+
+def _set_added_options(o: _TrainOptions, schedule, pct_start, div_factor, final_div_factor,
+                       cycle_momentum, betas, weight_decay, label_smoothing, augment) -> None:
+    # The 2.1 fields of digit_train_options; None keeps the preset's value.
+    if schedule is not None:
+        if schedule not in _SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(_SCHEDULES)}, not {schedule!r}")
+        o.schedule = _SCHEDULES[schedule]
+    for name, value in (("pct_start", pct_start), ("div_factor", div_factor),
+                        ("final_div_factor", final_div_factor),
+                        ("weight_decay", weight_decay), ("label_smoothing", label_smoothing)):
+        if value is not None:
+            setattr(o, name, _number_arg(value, name))
+    if cycle_momentum is not None:
+        o.cycle_momentum = 1 if cycle_momentum else 0
+    if betas is not None:
+        if len(betas) != 2:
+            raise ValueError(f"betas must be two numbers, not {betas!r}")
+        o.beta1, o.beta2 = (_number_arg(b, "betas") for b in betas)
+    if augment is not None:
+        unknown = set(augment) - set(_AUGMENT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown augment key(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(_AUGMENT_KEYS)})")
+        for k in _AUGMENT_KEYS:
+            setattr(o, "augment_" + k, _number_arg(augment.get(k, 0.0), "augment " + k))
 
 
 def _default_options(lib: ctypes.CDLL, arch: str) -> _TrainOptions:
