@@ -74,8 +74,6 @@ DIGIT_API digit_status digit_model_save(const digit_model *m, const char *path) 
     return st;
 }
 
-/* Whether `arch` does not fit the file (1, reason in why) or does (0). Tensors named
- * "optimizer.*" (checkpoint state) are left to the caller. */
 /* Whether the file's tensor `tp` is missing or of another shape (1, reason
  * in why). */
 static int tensor_mismatch(const tensor_plan *tp, const st_file *f, char *why, size_t cap) {
@@ -95,15 +93,18 @@ static int tensor_mismatch(const tensor_plan *tp, const st_file *f, char *why, s
                     want), 1;
 }
 
-/* Whether `arch` does not fit the file (1, reason in why) or does (0). Tensors named
- * "optimizer.*" (checkpoint state) are left to the caller. */
+/* Whether `arch` does not fit the file (1, reason in why) or does (0);
+ * *matched counts its tensors found in order before the first that does
+ * not fit. Tensors named "optimizer.*" (checkpoint state) are left to the
+ * caller. */
 static int arch_mismatch(const arch_spec *arch, const st_file *f, char *why,
-                         size_t cap) {
+                         size_t cap, int *matched) {
     net_plan p;
+    *matched = 0;
     if (!net_plan_build(&p, arch)) return snprintf(why, cap, "bad table"), 1;
-    for (int i = 0; i < p.ntensors; i++)
+    for (int i = 0; i < p.ntensors; i++, ++*matched)
         if (tensor_mismatch(&p.tensor[i], f, why, cap)) return 1;
-    for (int i = 0; i < p.nbuffer_tensors; i++)
+    for (int i = 0; i < p.nbuffer_tensors; i++, ++*matched)
         if (tensor_mismatch(&p.buffer[i], f, why, cap)) return 1;
     for (size_t i = 0; i < f->ntensors; i++) {
         const char *n = f->tensors[i].name;
@@ -148,29 +149,38 @@ static digit_status load_buffer_tensor(const char *name, const st_file *f,
 static digit_status pick_arch(const char *name, const st_file *f,
                               const arch_spec **out) {
     char why[192];
+    int matched;
     const char *declared = st_meta(f, "arch");
     if (declared) {
         const arch_spec *a = arch_find(declared);
         if (!a)
             return digit_fail(DIGIT_ERR_FORMAT, "%s: unknown architecture '%s'",
                               name, declared);
-        if (arch_mismatch(a, f, why, sizeof why))
+        if (arch_mismatch(a, f, why, sizeof why, &matched))
             return digit_fail(DIGIT_ERR_FORMAT, "%s: not a valid '%s' model: %s",
                               name, declared, why);
         *out = a;
         return DIGIT_OK;
     }
-    char first[192] = "";
+    /* No metadata: the architecture whose tensors fit; failing that, the
+     * reason of the one that fits furthest (a PyTorch file with one buffer
+     * missing is named by that buffer). */
+    char closest[192] = "";
+    const char *closest_arch = "";
+    int best = -1;
     for (size_t i = 0; arch_at(i); i++) {
-        if (!arch_mismatch(arch_at(i), f, why, sizeof why)) {
+        if (!arch_mismatch(arch_at(i), f, why, sizeof why, &matched)) {
             *out = arch_at(i);
             return DIGIT_OK;
         }
-        if (i == 0) snprintf(first, sizeof first, "%s", why);
+        if (matched > best) {
+            best = matched, closest_arch = arch_at(i)->name;
+            snprintf(closest, sizeof closest, "%s", why);
+        }
     }
     return digit_fail(DIGIT_ERR_FORMAT,
-                      "%s: tensors match no known architecture (as basic: %s)",
-                      name, first);
+                      "%s: tensors match no known architecture (closest, %s: %s)",
+                      name, closest_arch, closest);
 }
 
 static int parse_float(const char *s, float *out) {

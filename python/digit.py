@@ -1167,12 +1167,6 @@ class Model(_Handle):
             "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
             "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
             "seed": o.seed, "threads": o.threads,
-            "schedule": next(k for k, v in _SCHEDULES.items() if v == o.schedule),
-            "pct_start": o.pct_start, "div_factor": o.div_factor,
-            "final_div_factor": o.final_div_factor, "cycle_momentum": bool(o.cycle_momentum),
-            "betas": (o.beta1, o.beta2), "weight_decay": o.weight_decay,
-            "label_smoothing": o.label_smoothing,
-            "augment": {k: getattr(o, "augment_" + k) for k in _AUGMENT_KEYS},
         }
 
     def train(self, train: Dataset, test: Optional[Dataset] = None, *,
