@@ -214,7 +214,10 @@ DIGIT_API const char *digit_model_metadata_key(const digit_model *model,
 
 /* The weights as one float array in state_dict order (conv1.weight,
  * conv1.bias, ...); tensor names, shapes and offsets come from
- * digit_model_tensor. */
+ * digit_model_tensor. These are the trainable parameters: a batch norm's
+ * weight and bias are among them, its buffers (running_mean, running_var,
+ * num_batches_tracked) are not; those live in the model file only and are
+ * updated by digit_train. */
 typedef struct digit_tensor_info {
     size_t struct_size; /* set by digit_tensor_info_init */
     const char *name;   /* "conv1.weight" */

@@ -357,9 +357,15 @@ struct Train: ParsableCommand {
 
     /// --arch, else the checkpoint's architecture, else basic.
     func choosePreset(resuming resumeURL: URL?) throws -> Preset {
-        if let arch, let preset = Preset(rawValue: arch) { return preset }
-        if let resumeURL { return try Checkpoint(contentsOf: resumeURL).preset }
-        return .basic
+        let resumed = try resumeURL.map { try Checkpoint(contentsOf: $0).preset }
+        if let arch, let preset = Preset(rawValue: arch) {
+            if let resumed, resumed != preset, let resumeURL {
+                throw CLIError("--arch \(arch): the checkpoint \(Format.path(resumeURL)) is of a \(resumed) run; resume it with --arch \(resumed) or without --arch",
+                               exitCode: ExitStatus.usage)
+            }
+            return preset
+        }
+        return resumed ?? .basic
     }
 
     /// Trains with a progress display, keeping the metrics CSV current; on
