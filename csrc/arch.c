@@ -98,6 +98,9 @@ static const arch_spec ARCHS[] = {
         .gamma = 1.0,
         .schedule = DIGIT_SCHEDULE_ONECYCLE,
         .pct_start = 0.25,
+        /* On the validation split (the last 5,000 training images, seed 1):
+         * 99.50% without, 99.56% with label smoothing 0.1. */
+        .label_smoothing = 0.1,
         .augment_rotate = 10,
         .augment_scale = 0.1,
         .augment_shift = 0.08,

@@ -10,9 +10,9 @@ struct Train: ParsableCommand {
             batches of 64, 10 epochs; compact: the same with the learning rate
             times 0.01 after epochs 5 and 8; strong: batch norm and dropout, 6
             epochs of batch 128 under a one-cycle schedule peaking at 0.004, with
-            augmentation rotate=10,scale=0.1,shift=0.08; speedrun: one epoch of
-            batch 256, one-cycle at 0.01, betas 0.7,0.9). MNIST is fetched first if
-            the data directory lacks it.
+            augmentation rotate=10,scale=0.1,shift=0.08 and label smoothing 0.1;
+            speedrun: one epoch of batch 256, one-cycle at 0.01, betas 0.7,0.9).
+            MNIST is fetched first if the data directory lacks it.
 
             --validation N holds out the last N training images and evaluates on
             them after every epoch instead of the test set (choose settings on
