@@ -86,7 +86,7 @@ include mk/install.mk
 # training callbacks) test the contract in digit.h across files.
 UNIT_TESTS := test_errors test_abi test_model test_layers test_optim test_predict \
     test_model_io test_fileio test_dataset test_train_api test_handles
-C_TESTS := $(UNIT_TESTS) test_image test_jpeg test_train test_variants test_photo test_faults test_threads
+C_TESTS := $(UNIT_TESTS) test_image test_jpeg test_train test_variants test_photo test_faults test_threads test_presets
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
 TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/pngtest.h tests/c/testfiles.h tests/c/photogen.h
 

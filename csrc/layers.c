@@ -128,6 +128,10 @@ static inline void col2im(const conv_shape *s, const real *col, real *in) {
 /* Fills each of `rows` rows of out[rows, n] with bias. */
 static inline void fill_bias(real *restrict out, const real *restrict bias,
                                 size_t rows, int n) {
+    if (!bias) {
+        memset(out, 0, sizeof(real) * rows * (size_t)n);
+        return;
+    }
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < n; c++) out[r * n + c] = bias[c];
 }
@@ -154,7 +158,7 @@ DIGIT_HOT void conv2d_backward(const conv_shape *s, const real *col, const real 
                      const real *dout, real *dpacked, real *dw, real *dbias,
                      real *dcol, real *din) {
     const int rows = s->B * s->Ho * s->Wo, KKC = s->Ci * s->K * s->K;
-    column_sums(dout, (size_t)rows, s->Co, dbias);
+    if (dbias) column_sums(dout, (size_t)rows, s->Co, dbias);
     gemm(1, 0, s->Co, KKC, rows, dout, col, dpacked, 0);
     conv_unpack(s, dpacked, dw);
     if (din) {
@@ -315,9 +319,94 @@ DIGIT_HOT void linear_forward(int B, int Ni, int No, const real *in, const real 
 
 DIGIT_HOT void linear_backward(int B, int Ni, int No, const real *in, const real *w,
                      const real *dout, real *dw, real *dbias, real *din) {
-    column_sums(dout, (size_t)B, No, dbias);
+    if (dbias) column_sums(dout, (size_t)B, No, dbias);
     gemm(1, 0, No, Ni, B, dout, in, dw, 0);
     if (din) gemm(0, 0, B, Ni, No, dout, w, din, 0);
+}
+
+/* ---- batch normalisation ---- */
+
+DIGIT_HOT void batchnorm_sums(size_t rows, int C, const real *x, double *sum, double *sumsq) {
+    for (size_t r = 0; r < rows; r++) {
+        const real *row = x + r * (size_t)C;
+        for (int c = 0; c < C; c++) {
+            double v = (double)row[c];
+            sum[c] += v;
+            sumsq[c] += v * v;
+        }
+    }
+}
+
+/* E[x^2] - E[x]^2 in double: activations are O(1) and batches a few
+ * hundred thousand rows, so the cancellation costs ~1e-12 relative, far
+ * below float; and a single pass needs one exchange between threads, not
+ * two. */
+void batchnorm_moments(int C, double count, const double *sum, const double *sumsq,
+                       real *mean, real *var) {
+    for (int c = 0; c < C; c++) {
+        double m = sum[c] / count, v = sumsq[c] / count - m * m;
+        mean[c] = (real)m;
+        var[c] = (real)(v > 0 ? v : 0);
+    }
+}
+
+static double invstd_of(real var, double eps) { return 1.0 / sqrt((double)var + eps); }
+
+DIGIT_HOT void batchnorm_forward(size_t rows, int C, const real *x, const real *mean,
+                                 const real *var, double eps, const real *gamma,
+                                 const real *beta, real *y) {
+    real alpha[C], shift[C];
+    for (int c = 0; c < C; c++) {
+        alpha[c] = (real)(invstd_of(var[c], eps) * (double)gamma[c]);
+        shift[c] = beta[c] - mean[c] * alpha[c];
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const real *xi = x + r * (size_t)C;
+        real *yi = y + r * (size_t)C;
+        for (int c = 0; c < C; c++) yi[c] = xi[c] * alpha[c] + shift[c];
+    }
+}
+
+DIGIT_HOT void batchnorm_grad_sums(size_t rows, int C, const real *x, const real *mean,
+                                   const real *dy, double *sum_dy, double *sum_dyxc) {
+    for (size_t r = 0; r < rows; r++) {
+        const real *xi = x + r * (size_t)C, *gi = dy + r * (size_t)C;
+        for (int c = 0; c < C; c++) {
+            sum_dy[c] += (double)gi[c];
+            sum_dyxc[c] += (double)gi[c] * ((double)xi[c] - (double)mean[c]);
+        }
+    }
+}
+
+DIGIT_HOT void batchnorm_backward(size_t rows, int C, const real *x, const real *mean,
+                                  const real *var, double eps, const real *gamma,
+                                  const double *sum_dy, const double *sum_dyxc, double count,
+                                  const real *dy, real *dx, real *dgamma, real *dbeta) {
+    real k[C], mdy[C], scale[C];
+    for (int c = 0; c < C; c++) {
+        double is = invstd_of(var[c], eps);
+        k[c] = (real)(sum_dyxc[c] * is * is / count);
+        mdy[c] = (real)(sum_dy[c] / count);
+        scale[c] = (real)(is * (double)gamma[c]);
+        if (dgamma) dgamma[c] = (real)(sum_dyxc[c] * is);
+        if (dbeta) dbeta[c] = (real)sum_dy[c];
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const real *xi = x + r * (size_t)C, *gi = dy + r * (size_t)C;
+        real *di = dx + r * (size_t)C;
+        for (int c = 0; c < C; c++)
+            di[c] = (gi[c] - mdy[c] - (xi[c] - mean[c]) * k[c]) * scale[c];
+    }
+}
+
+/* ---- dropout ---- */
+
+DIGIT_HOT void dropout_forward(size_t n, const real *in, const real *mask, real *out) {
+    for (size_t i = 0; i < n; i++) out[i] = in[i] * mask[i];
+}
+
+DIGIT_HOT void dropout_backward(size_t n, const real *mask, const real *dout, real *din) {
+    for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
 }
 
 /* ---- log-softmax and the loss ---- */
@@ -347,6 +436,25 @@ double nll_loss(int B, int N, const real *logp, const uint8_t *labels,
         real *d = dlogits + (size_t)b * N;
         for (int i = 0; i < N; i++)
             d[i] = (real)((exp((double)lp[i]) - (i == labels[b])) / norm);
+    }
+    return loss / norm;
+}
+
+double cross_entropy_loss(int B, int N, const real *logp, const uint8_t *labels,
+                          double smoothing, double norm, real *dlogits) {
+    if (smoothing == 0) return nll_loss(B, N, logp, labels, norm, dlogits);
+    double loss = 0;
+    for (int b = 0; b < B; b++) {
+        const real *lp = logp + (size_t)b * N;
+        double all = 0;
+        for (int i = 0; i < N; i++) all -= lp[i];
+        loss += (1 - smoothing) * -(double)lp[labels[b]] + smoothing * all / N;
+        if (!dlogits) continue;
+        real *d = dlogits + (size_t)b * N;
+        for (int i = 0; i < N; i++) {
+            double target = (1 - smoothing) * (i == labels[b]) + smoothing / N;
+            d[i] = (real)((exp((double)lp[i]) - target) / norm);
+        }
     }
     return loss / norm;
 }

@@ -21,10 +21,14 @@ digit_status model_new(const arch_spec *arch, digit_model **out) {
     }
     size_t n = m->plan.nparams;
     m->params = calloc(n, sizeof(float));
-    if (!m->params) {
+    m->buffers = calloc(m->plan.nbuffers + 1, sizeof(float));
+    m->counts = calloc((size_t)m->plan.ncounts + 1, sizeof(int64_t));
+    if (!m->params || !m->buffers || !m->counts) {
+        free(m->params), free(m->buffers), free(m->counts);
         free(m);
         return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate %zu parameters", n);
     }
+    net_init_buffers(&m->plan, m->buffers, m->counts);
     m->mean = arch->mean;
     m->std = arch->std;
     *out = m;
@@ -40,7 +44,7 @@ DIGIT_API digit_status digit_model_create(const char *preset, uint64_t seed,
     const arch_spec *arch = arch_find(preset);
     if (!arch)
         return digit_fail(DIGIT_ERR_ARGUMENT,
-                          "unknown architecture '%s' (known: basic, compact)", preset);
+                          "unknown architecture '%s' (known: %s)", preset, arch_names());
     digit_status st = model_new(arch, out);
     if (st == DIGIT_OK) net_init_params(&(*out)->plan, (*out)->params, seed);
     return st;
@@ -62,6 +66,8 @@ void model_release(digit_model *m) {
         free(m->meta_value[i]);
     }
     free(m->params);
+    free(m->buffers);
+    free(m->counts);
     free(m);
 }
 
@@ -84,6 +90,8 @@ DIGIT_API digit_status digit_model_clone(const digit_model *src,
     digit_status st = model_new(src->plan.arch, &m);
     if (st != DIGIT_OK) return st;
     memcpy(m->params, src->params, sizeof(float) * src->plan.nparams);
+    memcpy(m->buffers, src->buffers, sizeof(float) * src->plan.nbuffers);
+    memcpy(m->counts, src->counts, sizeof(int64_t) * (size_t)src->plan.ncounts);
     m->mean = src->mean, m->std = src->std;
     for (size_t i = 0; i < src->nmeta && st == DIGIT_OK; i++)
         st = model_put_metadata(m, src->meta_key[i], src->meta_value[i]);

@@ -11,6 +11,8 @@
 struct digit_model {
     net_plan plan;
     float *params;           /* plan.nparams, state_dict order */
+    float *buffers;          /* plan.nbuffers: batch-norm running statistics */
+    int64_t *counts;         /* plan.ncounts: batch-norm num_batches_tracked */
     float mean, std;         /* input normalisation of pixel/255 */
     size_t nmeta;
     char *meta_key[DIGIT_MAX_METADATA];

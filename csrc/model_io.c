@@ -19,7 +19,7 @@ digit_status model_serialize(const digit_model *m, const st_entry *extra,
                              const char *const *xvalues, size_t nxmeta,
                              uint8_t **out, size_t *size) {
     const net_plan *p = &m->plan;
-    size_t nt = (size_t)p->ntensors + nextra;
+    size_t nt = (size_t)p->ntensors + (size_t)p->nbuffer_tensors + nextra;
     size_t nmeta = 4 + m->nmeta + nxmeta;
     st_entry *t = calloc(nt, sizeof *t);
     const char **keys = calloc(nmeta, sizeof *keys);
@@ -32,9 +32,15 @@ digit_status model_serialize(const digit_model *m, const st_entry *extra,
     for (int i = 0; i < p->ntensors; i++) {
         const tensor_plan *tp = &p->tensor[i];
         t[i] = (st_entry){tp->name, tp->rank, tp->shape, m->params + tp->offset,
-                          tp->count};
+                          tp->count, 0};
     }
-    if (nextra) memcpy(t + p->ntensors, extra, sizeof *t * nextra);
+    for (int i = 0; i < p->nbuffer_tensors; i++) {
+        const tensor_plan *tp = &p->buffer[i];
+        t[p->ntensors + i] = tp->is_count
+            ? (st_entry){tp->name, 0, tp->shape, m->counts + tp->offset, 1, 1}
+            : (st_entry){tp->name, tp->rank, tp->shape, m->buffers + tp->offset, tp->count, 0};
+    }
+    if (nextra) memcpy(t + p->ntensors + p->nbuffer_tensors, extra, sizeof *t * nextra);
     char mean[32], std[32];
     snprintf(mean, sizeof mean, "%.9g", (double)m->mean);
     snprintf(std, sizeof std, "%.9g", (double)m->std);
@@ -68,39 +74,74 @@ DIGIT_API digit_status digit_model_save(const digit_model *m, const char *path) 
     return st;
 }
 
-/* Whether `arch` does not fit the file (1, reason in why) or does (0). Tensors named
- * "optimizer.*" (checkpoint state) are left to the caller. */
+/* Whether the file's tensor `tp` is missing or of another shape (1, reason
+ * in why). */
+static int tensor_mismatch(const tensor_plan *tp, const st_file *f, char *why, size_t cap) {
+    const st_tensor *t = st_find(f, tp->name);
+    if (!t) return snprintf(why, cap, "tensor '%s' is missing", tp->name), 1;
+    int same = t->rank == tp->rank;
+    for (int d = 0; same && d < t->rank; d++) same = t->shape[d] == (uint64_t)tp->shape[d];
+    if (same) return 0;
+    char got[96] = "", want[96] = "";
+    for (int d = 0; d < t->rank; d++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), d ? ",%llu" : "%llu",
+                 (unsigned long long)t->shape[d]);
+    for (int d = 0; d < tp->rank; d++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), d ? ",%d" : "%d",
+                 tp->shape[d]);
+    return snprintf(why, cap, "tensor '%s' has shape [%s], expected [%s]", tp->name, got,
+                    want), 1;
+}
+
+/* Whether `arch` does not fit the file (1, reason in why) or does (0);
+ * *matched counts its tensors found in order before the first that does
+ * not fit. Tensors named "optimizer.*" (checkpoint state) are left to the
+ * caller. */
 static int arch_mismatch(const arch_spec *arch, const st_file *f, char *why,
-                         size_t cap) {
+                         size_t cap, int *matched) {
     net_plan p;
+    *matched = 0;
     if (!net_plan_build(&p, arch)) return snprintf(why, cap, "bad table"), 1;
-    for (int i = 0; i < p.ntensors; i++) {
-        const tensor_plan *tp = &p.tensor[i];
-        const st_tensor *t = st_find(f, tp->name);
-        if (!t) return snprintf(why, cap, "tensor '%s' is missing", tp->name), 1;
-        int same = t->rank == tp->rank;
-        for (int d = 0; same && d < t->rank; d++)
-            same = t->shape[d] == (uint64_t)tp->shape[d];
-        if (!same) {
-            char got[96] = "", want[96] = "";
-            for (int d = 0; d < t->rank; d++)
-                snprintf(got + strlen(got), sizeof got - strlen(got), d ? ",%llu" : "%llu",
-                         (unsigned long long)t->shape[d]);
-            for (int d = 0; d < tp->rank; d++)
-                snprintf(want + strlen(want), sizeof want - strlen(want), d ? ",%d" : "%d",
-                         tp->shape[d]);
-            return snprintf(why, cap, "tensor '%s' has shape [%s], expected [%s]",
-                            tp->name, got, want), 1;
-        }
-    }
+    for (int i = 0; i < p.ntensors; i++, ++*matched)
+        if (tensor_mismatch(&p.tensor[i], f, why, cap)) return 1;
+    for (int i = 0; i < p.nbuffer_tensors; i++, ++*matched)
+        if (tensor_mismatch(&p.buffer[i], f, why, cap)) return 1;
     for (size_t i = 0; i < f->ntensors; i++) {
         const char *n = f->tensors[i].name;
         int known = strncmp(n, "optimizer.", 10) == 0;
         for (int k = 0; !known && k < p.ntensors; k++)
             known = strcmp(p.tensor[k].name, n) == 0;
+        for (int k = 0; !known && k < p.nbuffer_tensors; k++)
+            known = strcmp(p.buffer[k].name, n) == 0;
         if (!known) return snprintf(why, cap, "unexpected tensor '%s'", n), 1;
     }
     return 0;
+}
+
+/* A batch-norm buffer from the file: running statistics F32 (a variance
+ * must be >= 0 and every value finite, or folding it would make NaNs),
+ * num_batches_tracked I64 >= 0, as PyTorch saves them. */
+static digit_status load_buffer_tensor(const char *name, const st_file *f,
+                                       const tensor_plan *tp, digit_model *m) {
+    const st_tensor *t = st_find(f, tp->name);
+    const char *want = tp->is_count ? "I64" : "F32";
+    if (strcmp(t->dtype, want) != 0)
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: tensor '%s' is %s; expected %s", name,
+                          tp->name, t->dtype, want);
+    if (tp->is_count) {
+        memcpy(m->counts + tp->offset, f->data + t->begin, sizeof(int64_t));
+        if (m->counts[tp->offset] < 0)
+            return digit_fail(DIGIT_ERR_FORMAT, "%s: tensor '%s' is negative", name, tp->name);
+        return DIGIT_OK;
+    }
+    float *dst = m->buffers + tp->offset;
+    memcpy(dst, f->data + t->begin, t->end - t->begin);
+    int is_var = strstr(tp->name, ".running_var") != NULL;
+    for (size_t k = 0; k < tp->count; k++)
+        if (!isfinite(dst[k]) || (is_var && dst[k] < 0))
+            return digit_fail(DIGIT_ERR_FORMAT, "%s: tensor '%s' holds %s value at %zu", name,
+                              tp->name, isfinite(dst[k]) ? "a negative" : "a non-finite", k);
+    return DIGIT_OK;
 }
 
 /* Which architecture the file holds: its metadata says, or the tensor names
@@ -108,29 +149,38 @@ static int arch_mismatch(const arch_spec *arch, const st_file *f, char *why,
 static digit_status pick_arch(const char *name, const st_file *f,
                               const arch_spec **out) {
     char why[192];
+    int matched;
     const char *declared = st_meta(f, "arch");
     if (declared) {
         const arch_spec *a = arch_find(declared);
         if (!a)
             return digit_fail(DIGIT_ERR_FORMAT, "%s: unknown architecture '%s'",
                               name, declared);
-        if (arch_mismatch(a, f, why, sizeof why))
+        if (arch_mismatch(a, f, why, sizeof why, &matched))
             return digit_fail(DIGIT_ERR_FORMAT, "%s: not a valid '%s' model: %s",
                               name, declared, why);
         *out = a;
         return DIGIT_OK;
     }
-    char first[192] = "";
+    /* No metadata: the architecture whose tensors fit; failing that, the
+     * reason of the one that fits furthest (a PyTorch file with one buffer
+     * missing is named by that buffer). */
+    char closest[192] = "";
+    const char *closest_arch = "";
+    int best = -1;
     for (size_t i = 0; arch_at(i); i++) {
-        if (!arch_mismatch(arch_at(i), f, why, sizeof why)) {
+        if (!arch_mismatch(arch_at(i), f, why, sizeof why, &matched)) {
             *out = arch_at(i);
             return DIGIT_OK;
         }
-        if (i == 0) snprintf(first, sizeof first, "%s", why);
+        if (matched > best) {
+            best = matched, closest_arch = arch_at(i)->name;
+            snprintf(closest, sizeof closest, "%s", why);
+        }
     }
     return digit_fail(DIGIT_ERR_FORMAT,
-                      "%s: tensors match no known architecture (as basic: %s)",
-                      name, first);
+                      "%s: tensors match no known architecture (closest, %s: %s)",
+                      name, closest_arch, closest);
 }
 
 static int parse_float(const char *s, float *out) {
@@ -163,6 +213,8 @@ digit_status model_from_st(const char *name, const st_file *f,
         else
             memcpy(m->params + tp->offset, f->data + t->begin, t->end - t->begin);
     }
+    for (int i = 0; i < m->plan.nbuffer_tensors && st == DIGIT_OK; i++)
+        st = load_buffer_tensor(name, f, &m->plan.buffer[i], m);
     const char *mean = st_meta(f, "mean"), *sd = st_meta(f, "std");
     if (st == DIGIT_OK && mean && !parse_float(mean, &m->mean))
         st = digit_fail(DIGIT_ERR_FORMAT, "%s: metadata mean '%s' is not a finite float32 number",

@@ -13,7 +13,7 @@ int adam_init(adam *a, size_t n) {
     a->m = calloc(n, sizeof(float));
     a->v = calloc(n, sizeof(float));
     a->step = 0;
-    a->beta1 = 0.9, a->beta2 = 0.999, a->eps = 1e-8;
+    a->beta1 = 0.9, a->beta2 = 0.999, a->eps = 1e-8, a->weight_decay = 0;
     if (a->m && a->v) return 1;
     adam_free(a);
     return 0;
@@ -29,7 +29,9 @@ void adam_begin(adam *a) { a->step++; }
 
 /* The same sequence of operations as PyTorch's single-tensor Adam:
  *   m = lerp(m, g, 1-b1); v = b2*v + (1-b2)*g*g
- *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)  */
+ *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+ * beta1 may change between steps (OneCycleLR's cycled momentum); the bias
+ * correction uses the current one, as PyTorch does. */
 DIGIT_HOT void adam_update(const adam *a, float *p, const float *const *grads,
                            int ngrads, size_t lo, size_t hi, double lr) {
     const double bc1 = 1 - pow(a->beta1, (double)a->step);
@@ -39,6 +41,11 @@ DIGIT_HOT void adam_update(const adam *a, float *p, const float *const *grads,
     const float w1 = (float)(1 - a->beta1), b2 = (float)a->beta2,
                 w2 = (float)(1 - a->beta2), eps = (float)a->eps;
     float *m = a->m, *v = a->v;
+    /* AdamW decays the parameter before the step: p *= 1 - lr * wd. */
+    if (a->weight_decay != 0) {
+        const float decay = (float)(1 - lr * a->weight_decay);
+        for (size_t i = lo; i < hi; i++) p[i] *= decay;
+    }
     for (size_t i = lo; i < hi; i++) {
         float g = grads[0][i];
         for (int k = 1; k < ngrads; k++) g += grads[k][i];

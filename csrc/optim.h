@@ -13,6 +13,7 @@ typedef struct adam {
     float *m, *v;          /* first and second moments (exp_avg, exp_avg_sq) */
     int64_t step;
     double beta1, beta2, eps;
+    double weight_decay;   /* decoupled (AdamW); 0: plain Adam */
 } adam;
 
 int adam_init(adam *a, size_t n);   /* 0 on allocation failure */

@@ -51,6 +51,7 @@ typedef struct predict_job {
     int parts;
     digit_output kind;
     float *out, *packed;
+    const float *params; /* the model's, or folded (batch norm) */
     int *labels;
     int failed;          /* a part could not get its scratch memory */
 } predict_job;
@@ -72,7 +73,7 @@ static void predict_part(void *ctx, int i) {
         size_t at = done * DIGIT_IMAGE_PIXELS;
         if (j->u8) model_normalise_u8(j->m, j->u8 + at, (size_t)B, net_input(&w));
         else normalise_f32(j->m, j->f32 + at, (size_t)B, net_input(&w));
-        net_forward(&j->m->plan, j->m->params, j->packed, &w, B);
+        net_forward(&j->m->plan, j->params, j->packed, &w, B);
         emit(net_logp(&j->m->plan, &w, B), B, j->kind,
              j->out ? j->out + done * DIGIT_CLASSES : NULL,
              j->labels ? j->labels + done : NULL);
@@ -100,13 +101,28 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
     predict_job j = {m, u8, f32, count,
                      parallel_threads(parallel_default_threads(),
                                       useful > 64 ? 64 : (int)useful),
-                     kind, out, NULL, labels, 0};
+                     kind, out, NULL, NULL, labels, 0};
+    /* A network with batch norms runs folded: its own copy of the weights
+     * with each batch norm merged into the layer before. */
+    float *folded = NULL;
+    const float *params = m->params;
+    if (m->plan.nbatchnorm) {
+        folded = malloc(sizeof(float) * m->plan.nparams);
+        if (!folded) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
+        net_fold(&m->plan, m->params, m->buffers, folded);
+        params = folded;
+    }
+    j.params = params;
     j.packed = malloc(sizeof(float) * (m->plan.npacked + 1));
-    if (!j.packed) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
-    net_pack(&m->plan, m->params, j.packed);
+    if (!j.packed) {
+        free(folded);
+        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
+    }
+    net_pack(&m->plan, params, j.packed);
     parallel_blas_single();
     parallel_run(j.parts, predict_part, &j);
     free(j.packed);
+    free(folded);
     if (j.failed) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
     return DIGIT_OK;
 }

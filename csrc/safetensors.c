@@ -432,6 +432,8 @@ static void sb_json_string(sbuf *b, const char *s) {
     sb_put(b, "\"", 1);
 }
 
+static size_t entry_size(const st_entry *e) { return e->i64 ? sizeof(int64_t) : sizeof(float); }
+
 digit_status st_serialize(const st_entry *t, size_t nt, const char *const *keys,
                           const char *const *values, size_t nmeta,
                           uint8_t **out, size_t *size) {
@@ -451,9 +453,9 @@ digit_status st_serialize(const st_entry *t, size_t nt, const char *const *keys,
     for (size_t i = 0; i < nt; i++) {
         if (i || nmeta) sb_put(&h, ",", 1);
         sb_json_string(&h, t[i].name);
-        sb_put(&h, ":{\"dtype\":\"F32\",\"shape\":[", 25);
+        sb_put(&h, t[i].i64 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[", 25);
         for (int d = 0; d < t[i].rank; d++) sb_printf(&h, d ? ",%d" : "%d", t[i].shape[d]);
-        size_t bytes = t[i].count * sizeof(float);
+        size_t bytes = t[i].count * entry_size(&t[i]);
         sb_printf(&h, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
         offset += bytes;
     }
@@ -476,8 +478,8 @@ digit_status st_serialize(const st_entry *t, size_t nt, const char *const *keys,
     free(h.p);
     uint8_t *p = buf + 8 + hlen;
     for (size_t i = 0; i < nt; i++) {
-        memcpy(p, t[i].data, t[i].count * sizeof(float));
-        p += t[i].count * sizeof(float);
+        memcpy(p, t[i].data, t[i].count * entry_size(&t[i]));
+        p += t[i].count * entry_size(&t[i]);
     }
     *out = buf;
     *size = total;

@@ -39,11 +39,12 @@ typedef struct st_entry {
     const char *name;
     int rank;
     const int *shape;
-    const float *data;     /* F32, count elements */
+    const void *data;      /* F32 (or I64), count elements */
     size_t count;
+    int i64;               /* the elements are int64_t (I64) */
 } st_entry;
 
-/* Serialises F32 tensors (in the given order) and string metadata into a
+/* Serialises F32 and I64 tensors (in the given order) and string metadata into a
  * malloc'd buffer. */
 digit_status st_serialize(const st_entry *tensors, size_t ntensors,
                           const char *const *keys, const char *const *values,

@@ -4,7 +4,8 @@
  * they come from and regenerates them. Everything is synthetic and
  * deterministic: no data set is needed.
  *
- *   model/  a complete compact model (with metadata), its header alone
+ *   model/  a complete compact model (with metadata), a complete strong
+ *           model (batch norm), its header alone
  *           (fuzz_model.c pads short data), the header of a basic model
  *           with its data cut short, a checkpoint's metadata
  *           without tensors, a tiny non-model safetensors file, "{}"
@@ -91,6 +92,15 @@ static void models(void) {
     memcpy(&hlen, b, 8);
     put_file("model", "basic-truncated.safetensors", b, 8 + (size_t)hlen + 64);
     free(b);
+
+    /* A batch-norm model whole: its buffers (F32 running statistics, I64
+     * num_batches_tracked of shape []) and the folded inference path. */
+    if (digit_model_create("strong", 1, &m)) die("create strong");
+    if (digit_model_save(m, tmp)) die("save strong");
+    digit_model_free(m);
+    b = get_file(tmp, &n);
+    put_file("model", "strong.safetensors", b, n);
+    free(b);
     remove(tmp);
     close(fd);
 
@@ -106,6 +116,26 @@ static void models(void) {
                     "\"checkpoint.gamma\":\"0x1.47ae147ae147bp-7\","
                     "\"checkpoint.milestones\":\"5,8\",\"checkpoint.train_count\":\"1000\","
                     "\"checkpoint.epochs\":\"2\",\"checkpoint.threads\":\"2\"}}",
+                    0);
+    /* A format-2 checkpoint's metadata (the options of 2.1). */
+    put_safetensors("checkpoint2-meta.safetensors",
+                    "{\"__metadata__\":{\"format\":\"pt\",\"arch\":\"strong\","
+                    "\"checkpoint.format\":\"libdigit-checkpoint-2\","
+                    "\"checkpoint.epoch\":\"1\",\"checkpoint.batch\":\"7\","
+                    "\"checkpoint.step\":\"40\",\"checkpoint.loss_sum\":\"0x1.8p+3\","
+                    "\"checkpoint.batch_size\":\"128\",\"checkpoint.seed\":\"3\","
+                    "\"checkpoint.learning_rate\":\"0x1.0624dd2f1a9fcp-8\","
+                    "\"checkpoint.gamma\":\"0x1p+0\",\"checkpoint.milestones\":\"\","
+                    "\"checkpoint.train_count\":\"1000\",\"checkpoint.epochs\":\"6\","
+                    "\"checkpoint.threads\":\"2\",\"checkpoint.schedule\":\"1\","
+                    "\"checkpoint.pct_start\":\"0x1p-2\",\"checkpoint.div_factor\":\"0x1.9p+4\","
+                    "\"checkpoint.final_div_factor\":\"0x1.388p+13\","
+                    "\"checkpoint.cycle_momentum\":\"0\",\"checkpoint.beta1\":\"0x1.ccccccccccccdp-1\","
+                    "\"checkpoint.beta2\":\"0x1.ff7ced916872bp-1\",\"checkpoint.weight_decay\":\"0x0p+0\","
+                    "\"checkpoint.label_smoothing\":\"0x0p+0\",\"checkpoint.augment_rotate\":\"0x1.4p+3\","
+                    "\"checkpoint.augment_scale\":\"0x1.999999999999ap-4\","
+                    "\"checkpoint.augment_shift\":\"0x1.47ae147ae147bp-4\","
+                    "\"checkpoint.augment_shear\":\"0x0p+0\"}}",
                     0);
     put_safetensors("tiny.safetensors",
                     "{\"__metadata__\":{\"format\":\"pt\"},"

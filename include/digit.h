@@ -63,16 +63,16 @@ extern "C" {
  * package, the Swift module and `digitc --version` all read it from here
  * (or from digit_version() at run time). */
 #define DIGIT_VERSION_MAJOR 2
-#define DIGIT_VERSION_MINOR 0
+#define DIGIT_VERSION_MINOR 1
 #define DIGIT_VERSION_PATCH 0
 
 #define DIGIT_STRINGIFY_(x) #x
 #define DIGIT_STRINGIFY(x) DIGIT_STRINGIFY_(x)
-/* "2.0.0" */
+/* "2.1.0" */
 #define DIGIT_VERSION_STRING                                                 \
     DIGIT_STRINGIFY(DIGIT_VERSION_MAJOR) "." DIGIT_STRINGIFY(                \
         DIGIT_VERSION_MINOR) "." DIGIT_STRINGIFY(DIGIT_VERSION_PATCH)
-/* 20000 for 2.0.0: comparable with < and >. */
+/* 20100 for 2.1.0: comparable with < and >. */
 #define DIGIT_VERSION_NUMBER                                                 \
     (DIGIT_VERSION_MAJOR * 10000 + DIGIT_VERSION_MINOR * 100 +               \
      DIGIT_VERSION_PATCH)
@@ -135,8 +135,10 @@ DIGIT_API int digit_threads(void);
 
 typedef struct digit_model digit_model;
 
-/* Names of the built-in architectures ("basic", "compact"), index 0 up.
- * Returns NULL past the end. Static storage. */
+/* Names of the built-in architectures, index 0 up: "basic", "compact",
+ * and from 2.1 "strong" (batch norm, dropout, augmentation, one-cycle
+ * schedule: the most accurate) and "speedrun" (a small network trained for
+ * one epoch: 99% in seconds). Returns NULL past the end. Static storage. */
 DIGIT_API const char *digit_preset_name(size_t index);
 #define DIGIT_DEFAULT_MODEL_FILE "digit-basic.safetensors"
 DIGIT_API const char *digit_default_model_file(void); /* DIGIT_DEFAULT_MODEL_FILE; static storage */
@@ -215,7 +217,10 @@ DIGIT_API const char *digit_model_metadata_key(const digit_model *model,
 
 /* The weights as one float array in state_dict order (conv1.weight,
  * conv1.bias, ...); tensor names, shapes and offsets come from
- * digit_model_tensor. */
+ * digit_model_tensor. These are the trainable parameters: a batch norm's
+ * weight and bias are among them, its buffers (running_mean, running_var,
+ * num_batches_tracked) are not; those live in the model file only and are
+ * updated by digit_train. */
 typedef struct digit_tensor_info {
     size_t struct_size; /* set by digit_tensor_info_init */
     const char *name;   /* "conv1.weight" */
@@ -374,6 +379,17 @@ typedef struct digit_epoch_progress {
 typedef int (*digit_batch_callback)(const digit_batch_progress *p, void *user);
 typedef int (*digit_epoch_callback)(const digit_epoch_progress *p, void *user);
 
+/* Learning-rate schedules (digit_train_options.schedule). */
+typedef enum digit_schedule {
+    DIGIT_SCHEDULE_MULTISTEP = 0,  /* lr *= gamma after each milestone epoch
+                                      (MultiStepLR; no milestones: constant) */
+    DIGIT_SCHEDULE_ONECYCLE = 1,   /* per batch: OneCycleLR, cosine
+                                      annealing, max_lr = learning_rate */
+    DIGIT_SCHEDULE_COSINE = 2,     /* per epoch: CosineAnnealingLR with
+                                      T_max = epochs, eta_min = 0 */
+    DIGIT_SCHEDULE_EXPONENTIAL = 3 /* per epoch: lr * gamma^epoch (ExponentialLR) */
+} digit_schedule;
+
 typedef struct digit_train_options {
     size_t struct_size;    /* set by digit_train_options_init */
     int epochs;            /* 1..DIGIT_MAX_EPOCHS */
@@ -393,11 +409,39 @@ typedef struct digit_train_options {
     /* If set, training state (weights, Adam moments, position) is written
      * atomically here after every epoch and when cancelled. */
     const char *checkpoint_path;
+
+    /* ---- appended in 2.1; a caller built against 2.0 gets the preset's
+     * defaults for all of them ---- */
+    int schedule;            /* digit_schedule */
+    /* OneCycleLR: the rate rises from learning_rate / div_factor to
+     * learning_rate over the first pct_start of all steps and anneals to
+     * learning_rate / div_factor / final_div_factor (defaults 0.3, 25,
+     * 1e4, as PyTorch). pct_start in (0, 1), the factors > 0. */
+    double pct_start, div_factor, final_div_factor;
+    /* OneCycleLR's cycle_momentum (PyTorch's default, on): Adam's beta1
+     * follows the rate inversely, 0.95 -> 0.85 -> 0.95 (max_momentum,
+     * base_momentum), replacing beta1. 0: beta1 stays. */
+    int cycle_momentum;
+    double beta1, beta2;     /* Adam's betas, each in [0, 1) (0.9, 0.999) */
+    /* Decoupled weight decay (AdamW): before each step every parameter is
+     * multiplied by 1 - lr * weight_decay. >= 0; 0 is plain Adam. */
+    double weight_decay;
+    /* Cross-entropy label smoothing in [0, 1] (0: none). */
+    double label_smoothing;
+    /* Augmentation on the fly: every training image, every epoch, gets a
+     * random affine map about its centre with bilinear sampling: a rotation
+     * uniform in +-augment_rotate degrees (0..180), a zoom uniform in
+     * 1 +- augment_scale (0..0.5), a shear uniform in +-augment_shear
+     * degrees (0..45) and a shift uniform in +-augment_shift of the side in
+     * each direction (0..0.5). All 0: off. The draw is a function of (seed,
+     * epoch, image index) only; see digit_augment_images. */
+    double augment_rotate, augment_scale, augment_shift, augment_shear;
 } digit_train_options;
 
 /* Fills *opt with the defaults of preset `preset` (basic: Adam 0.001, batch
- * 64, 10 epochs; compact: the same plus milestones 5,8 and gamma 0.01),
- * seed 1, threads 0, no callbacks, no checkpoint. `size` is
+ * 64, 10 epochs; compact: the same plus milestones 5,8 and gamma 0.01;
+ * strong and speedrun: see digit_preset_name), seed 1, threads 0, no
+ * callbacks, no checkpoint. `size` is
  * sizeof(digit_train_options) as the caller was compiled (the inline
  * digit_train_options_init_default passes it). Returns DIGIT_ERR_ARGUMENT
  * for a NULL opt, a size the library does not know, or an unknown preset. */
@@ -429,6 +473,17 @@ DIGIT_API digit_status digit_train(digit_model *model,
                                    const digit_dataset *test,
                                    const digit_train_options *opt,
                                    const char *resume_path);
+
+/* Augments `count` images as epoch `epoch` (1-based) of a digit_train run
+ * with options `opt` transforms training images first_index ..
+ * first_index + count - 1 (its seed and augment_* fields; see above), into
+ * `out` (count * 784 bytes, may not overlap `images`). With every
+ * augment_* field 0 the images are copied unchanged. Returns
+ * DIGIT_ERR_ARGUMENT (NULL, bad struct_size, an augment_* value out of
+ * range, epoch < 1). Added in 2.1. */
+DIGIT_API digit_status digit_augment_images(const digit_train_options *opt, int epoch,
+                                            const uint8_t *images, size_t first_index,
+                                            size_t count, uint8_t *out);
 
 /* What a checkpoint written by digit_train says about its run. */
 typedef struct digit_checkpoint_info {

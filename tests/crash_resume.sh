@@ -19,19 +19,16 @@ digitc="${DIGITC:-$PWD/.build/debug/digitc}"
 data="${DIGIT_DATA:?set DIGIT_DATA to a folder holding MNIST}"
 [ -x "$digitc" ] || { echo "crash_resume: no digitc at $digitc (swift build first)" >&2; exit 1; }
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/digit-crash-resume-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+root="$(mktemp -d "${TMPDIR:-/tmp}/digit-crash-resume-XXXXXX")"
+trap 'rm -rf "$root"' EXIT
 export DIGIT_FETCH_SCRIPT=/bin/false  # never download anything here
 
-args=(train --arch compact --limit 2000 --epochs 2 --batch-size 32 --threads 2 --seed 3
-      --data "$data" --log-every 1)
-batches=63  # ceil(2000 / 32)
+# Each architecture's scenario: limit, batch size (batches = limit / batch).
+# strong and speedrun also carry batch-norm buffers, dropout, augmentation
+# and a one-cycle schedule through the checkpoint.
+archs="${CRASH_RESUME_ARCHS:-compact strong speedrun}"
 
 fail() { echo "crash_resume: FAIL: $*" >&2; exit 1; }
-
-echo "crash_resume: uninterrupted run"
-"$digitc" "${args[@]}" --output "$work/full/model.safetensors" >"$work/full.out" 2>"$work/full.log" ||
-  { cat "$work/full.log" >&2; fail "the uninterrupted run failed"; }
 
 # Starts a run in $work/$1, waits until it has trained at least $3 batches
 # of epoch 2, sends it signal $2 and checks how it ended: $4 is the exit
@@ -72,8 +69,17 @@ resume_and_compare() {
   echo "crash_resume: $1: resumed model is identical to the uninterrupted one"
 }
 
-mkdir -p "$work/killed" "$work/interrupted"
-interrupt killed KILL 5 137
+scenario() {
+  local arch="$1" limit="$2" batch="$3"
+  args=(train --arch "$arch" --limit "$limit" --epochs 2 --batch-size "$batch" --threads 2 --seed 3
+        --data "$data" --log-every 1)
+  batches=$(( (limit + batch - 1) / batch ))
+  work="$root/$arch"
+  mkdir -p "$work/killed" "$work/interrupted"
+  echo "crash_resume: $arch: uninterrupted run"
+  "$digitc" "${args[@]}" --output "$work/full/model.safetensors" >"$work/full.out" 2>"$work/full.log" ||
+    { cat "$work/full.log" >&2; fail "$arch: the uninterrupted run failed"; }
+  interrupt killed KILL 5 137
 # The checkpoint a SIGKILL leaves behind is epoch 1's, whole.
 grep -aq '"checkpoint.epoch":"1","checkpoint.batch":"0"' "$work/killed/model.checkpoint.safetensors" ||
   fail "killed: the checkpoint is not the end of epoch 1"
@@ -84,4 +90,14 @@ grep -aq '"checkpoint.epoch":"1","checkpoint.batch":"' "$work/interrupted/model.
   fail "interrupted: the checkpoint is not inside epoch 2"
 grep -q "resume with:" "$work/interrupted.log" || fail "interrupted: no resume command printed"
 resume_and_compare interrupted
+}
+
+for arch in $archs; do
+  case "$arch" in
+    compact) scenario compact 2000 32 ;;   # 63 batches an epoch
+    strong) scenario strong 1600 64 ;;     # 25
+    speedrun) scenario speedrun 3200 128 ;; # 25
+    *) fail "no scenario for architecture '$arch'" ;;
+  esac
+done
 echo "crash_resume: passed"

@@ -32,6 +32,81 @@ public struct TrainingOptions: Sendable, Hashable {
     /// run is cancelled, so that it can be resumed.
     public var checkpoint: URL?
 
+    // Added in libdigit 2.1.
+
+    /// How the learning rate changes over the run.
+    public var schedule: Schedule
+    /// ``Schedule/oneCycle``: the fraction of all steps spent raising the
+    /// rate, in (0, 1) (PyTorch's default 0.3).
+    public var pctStart: Double
+    /// ``Schedule/oneCycle``: the rate starts at `learningRate / divFactor`
+    /// (25) and ends at that divided by `finalDivFactor` (1e4).
+    public var divFactor: Double
+    public var finalDivFactor: Double
+    /// ``Schedule/oneCycle``: Adam's beta1 cycles 0.95 → 0.85 → 0.95
+    /// against the rate (PyTorch's `cycle_momentum`), replacing `beta1`.
+    public var cycleMomentum: Bool
+    /// Adam's betas, each in [0, 1) (0.9, 0.999).
+    public var beta1: Double
+    public var beta2: Double
+    /// Decoupled weight decay (AdamW), ≥ 0; 0 is plain Adam.
+    public var weightDecay: Double
+    /// Cross-entropy label smoothing in [0, 1].
+    public var labelSmoothing: Double
+    /// Random affine augmentation of every training image, every epoch.
+    public var augmentation: Augmentation
+
+    /// Learning-rate schedules (digit.h's `digit_schedule`).
+    public enum Schedule: String, Sendable, Hashable, CaseIterable {
+        /// The rate times ``TrainingOptions/gamma`` after each milestone
+        /// epoch (no milestones: constant).
+        case multistep
+        /// PyTorch's OneCycleLR with cosine annealing, per batch, peaking
+        /// at ``TrainingOptions/learningRate``.
+        case oneCycle = "onecycle"
+        /// CosineAnnealingLR over the run's epochs, to 0.
+        case cosine
+        /// The rate times ``TrainingOptions/gamma`` every epoch.
+        case exponential
+
+        var cValue: Int32 {
+            switch self {
+            case .multistep: return Int32(DIGIT_SCHEDULE_MULTISTEP.rawValue)
+            case .oneCycle: return Int32(DIGIT_SCHEDULE_ONECYCLE.rawValue)
+            case .cosine: return Int32(DIGIT_SCHEDULE_COSINE.rawValue)
+            case .exponential: return Int32(DIGIT_SCHEDULE_EXPONENTIAL.rawValue)
+            }
+        }
+
+        init(cValue: Int32) {
+            self = Schedule.allCases.first { $0.cValue == cValue } ?? .multistep
+        }
+    }
+
+    /// Random affine maps about the image centre, bilinear sampling; each
+    /// range symmetric about 0 (1 for the zoom), all 0: off.
+    public struct Augmentation: Sendable, Hashable {
+        /// Rotation in degrees, 0…180.
+        public var rotate: Double
+        /// Zoom fraction: uniform in 1 ± scale, 0…0.5.
+        public var scale: Double
+        /// Shift as a fraction of the side, each direction, 0…0.5.
+        public var shift: Double
+        /// Shear in degrees, 0…45.
+        public var shear: Double
+
+        public init(rotate: Double = 0, scale: Double = 0, shift: Double = 0, shear: Double = 0) {
+            self.rotate = rotate
+            self.scale = scale
+            self.shift = shift
+            self.shear = shear
+        }
+
+        /// No augmentation.
+        public static let none = Augmentation()
+        public var isEnabled: Bool { self != .none }
+    }
+
     /// The defaults of `preset`: Adam 0.001, batches of 64, 10 epochs, and
     /// for ``Preset/compact`` milestones 5 and 8 with gamma 0.01; seed 1,
     /// all cores, no checkpoint.
@@ -60,6 +135,27 @@ public struct TrainingOptions: Sendable, Hashable {
         try withCOptions(preset: Preset.basic.rawValue) { try check(digit_train_options_check(&$0)) }
     }
 
+    /// `count` images of `dataset` from `first` on, as epoch `epoch` (from
+    /// 1) of a run with these options augments them (the library's own
+    /// draw: the same images training sees): count × 784 pixels.
+    /// - Throws: ``DigitError`` (`.argument`) for a bad range or option.
+    public func augmentedImages(of dataset: Dataset, first: Int = 0, count: Int, epoch: Int = 1) throws -> [UInt8] {
+        guard first >= 0, count >= 0, first + count <= dataset.count else {
+            throw DigitError(.argument, "images \(first)..<\(first + count) are outside the dataset of \(dataset.count)")
+        }
+        var out = [UInt8](repeating: 0, count: count * Int(DIGIT_IMAGE_PIXELS))
+        let e = try cInt(epoch, "epoch")
+        try withCOptions(preset: Preset.basic.rawValue) { o in
+            try dataset.withUnsafePixels { pixels in
+                try out.withUnsafeMutableBufferPointer { dst in
+                    try check(digit_augment_images(&o, e, pixels.baseAddress! + first * Int(DIGIT_IMAGE_PIXELS),
+                                                   first, count, dst.baseAddress))
+                }
+            }
+        }
+        return out
+    }
+
     /// Reads the options from a C struct (a preset's defaults or a
     /// checkpoint's run).
     init(_ o: digit_train_options) {
@@ -72,6 +168,17 @@ public struct TrainingOptions: Sendable, Hashable {
         seed = o.seed
         threads = Int(o.threads)
         checkpoint = nil
+        schedule = Schedule(cValue: o.schedule)
+        pctStart = o.pct_start
+        divFactor = o.div_factor
+        finalDivFactor = o.final_div_factor
+        cycleMomentum = o.cycle_momentum != 0
+        beta1 = o.beta1
+        beta2 = o.beta2
+        weightDecay = o.weight_decay
+        labelSmoothing = o.label_smoothing
+        augmentation = Augmentation(rotate: o.augment_rotate, scale: o.augment_scale,
+                                    shift: o.augment_shift, shear: o.augment_shear)
     }
 
     /// Fills a C options struct for `preset` and runs `body` with it (the
@@ -95,6 +202,19 @@ public struct TrainingOptions: Sendable, Hashable {
             for (i, v) in values.enumerated() { slots[i] = v }
         }
         o.milestone_count = Int32(values.count)
+        o.schedule = schedule.cValue
+        o.pct_start = pctStart
+        o.div_factor = divFactor
+        o.final_div_factor = finalDivFactor
+        o.cycle_momentum = cycleMomentum ? 1 : 0
+        o.beta1 = beta1
+        o.beta2 = beta2
+        o.weight_decay = weightDecay
+        o.label_smoothing = labelSmoothing
+        o.augment_rotate = augmentation.rotate
+        o.augment_scale = augmentation.scale
+        o.augment_shift = augmentation.shift
+        o.augment_shear = augmentation.shear
         guard let checkpoint else { return try body(&o) }
         return try checkpoint.withCPath { path in
             o.checkpoint_path = path

@@ -8,10 +8,18 @@ struct Train: ParsableCommand {
         discussion: """
             Options not given take the architecture's defaults (basic: Adam 0.001,
             batches of 64, 10 epochs; compact: the same with the learning rate
-            times 0.01 after epochs 5 and 8). MNIST is read from --data or
-            $DIGIT_DATA exactly as it is there (missing files are an error; --fetch
-            downloads them); without either, from the per-user cache, which is
-            fetched into when it lacks files.
+            times 0.01 after epochs 5 and 8; strong: batch norm and dropout, 6
+            epochs of batch 128 under a one-cycle schedule peaking at 0.004, with
+            augmentation rotate=10,scale=0.1,shift=0.08 and label smoothing 0.1;
+            speedrun: one epoch of batch 256, one-cycle at 0.01, betas 0.7,0.9).
+            MNIST is read from --data or $DIGIT_DATA exactly as it is there
+            (missing files are an error; --fetch downloads them); without
+            either, from the per-user cache, which is fetched into when it
+            lacks files.
+
+            --validation N holds out the last N training images and evaluates on
+            them after every epoch instead of the test set (choose settings on
+            it, not on the test set).
 
             Written next to --output (default model.safetensors), with <stem> the
             output path without .safetensors:
@@ -28,6 +36,9 @@ struct Train: ParsableCommand {
               digitc train --arch compact --epochs 12 --output compact.safetensors
               digitc train --epochs 1 --limit 5000 --log-every 10
               digitc train --output model.safetensors --resume model.checkpoint.safetensors
+              digitc train --arch strong --validation 5000
+              digitc train --arch basic --augment rotate=15,scale=0.15,shift=0.1 --schedule cosine
+              digitc train --arch strong --show-augmented augmented.png
             """)
 
     @Option(help: ArgumentHelp("Architecture: \(Preset.allCases.map(\.rawValue).joined(separator: " or ")) (default: basic, or the checkpoint's with --resume).", valueName: "name"))
@@ -72,6 +83,87 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Train on the first N training images only (for quick runs).", valueName: "n"))
     var limit: Int?
 
+    @Option(help: ArgumentHelp("Random affine augmentation: 'none' or comma-separated rotate=DEGREES,scale=FRACTION,shift=FRACTION,shear=DEGREES; keys left out are 0 (default: the architecture's).", valueName: "list"))
+    var augment: String?
+
+    @Option(help: ArgumentHelp("Learning-rate schedule: multistep (--milestones, --gamma), onecycle (--pct-start, --div-factor, --final-div-factor, --cycle-momentum), cosine or exponential (--gamma per epoch) (default: the architecture's).", valueName: "name"))
+    var schedule: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("One-cycle: fraction of the steps spent warming up (default: 0.3, strong 0.25).", valueName: "x"))
+    var pctStart: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("One-cycle: the first rate is --lr divided by this (default: 25).", valueName: "x"))
+    var divFactor: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("One-cycle: the last rate is the first divided by this (default: 1e4).", valueName: "x"))
+    var finalDivFactor: Double?
+
+    @Flag(inversion: .prefixedNo, help: "One-cycle: cycle Adam's beta1 between 0.95 and 0.85 against the rate, as PyTorch's default (default: off).")
+    var cycleMomentum: Bool?
+
+    @Option(help: ArgumentHelp("Adam's betas, 'b1,b2' (default: 0.9,0.999).", valueName: "b1,b2"))
+    var betas: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Decoupled weight decay (AdamW) (default: 0).", valueName: "x"))
+    var weightDecay: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cross-entropy label smoothing, 0..1 (default: 0).", valueName: "x"))
+    var labelSmoothing: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hold out the last N training images and evaluate on them instead of the test set.", valueName: "n"))
+    var validation: Int?
+
+    @Option(help: ArgumentHelp("Write a PNG grid of 64 augmented training images (epoch 1, as training sees them) and exit.", valueName: "file"))
+    var showAugmented: String?
+
+    /// --augment parsed; nil when not given.
+    private var augmentation: TrainingOptions.Augmentation? {
+        get throws {
+            guard let augment else { return nil }
+            let text = augment.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty || text == "none" { return TrainingOptions.Augmentation.none }
+            var result = TrainingOptions.Augmentation()
+            for part in text.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2, let value = Double(pair[1]), value.isFinite else {
+                    throw ValidationError("--augment: '\(part)' is not key=number")
+                }
+                switch pair[0] {
+                case "rotate": result.rotate = value
+                case "scale": result.scale = value
+                case "shift": result.shift = value
+                case "shear": result.shear = value
+                default:
+                    throw ValidationError("--augment: unknown key '\(pair[0])' (known: rotate, scale, shift, shear)")
+                }
+            }
+            return result
+        }
+    }
+
+    /// --schedule parsed; nil when not given.
+    private var scheduleValue: TrainingOptions.Schedule? {
+        get throws {
+            guard let schedule else { return nil }
+            guard let value = TrainingOptions.Schedule(rawValue: schedule) else {
+                throw ValidationError("--schedule: unknown schedule '\(schedule)' (known: \(TrainingOptions.Schedule.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return value
+        }
+    }
+
+    /// --betas parsed; nil when not given.
+    private var betaPair: (Double, Double)? {
+        get throws {
+            guard let betas else { return nil }
+            let parts = betas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let b1 = parts[0], let b2 = parts[1] else {
+                throw ValidationError("--betas: '\(betas)' is not two comma-separated numbers")
+            }
+            return (b1, b2)
+        }
+    }
+
     /// --milestones parsed; nil when not given.
     private var milestoneList: [Int]? {
         get throws {
@@ -103,6 +195,14 @@ struct Train: ParsableCommand {
             ("--milestones", milestones.map { v in { $0.milestones = v } }),
             ("--gamma", gamma.map { v in { $0.gamma = v } }),
             ("--threads", threads.map { v in { $0.threads = v } }),
+            ("--augment", try augmentation.map { v in { $0.augmentation = v } }),
+            ("--schedule", try scheduleValue.map { v in { $0.schedule = v } }),
+            ("--pct-start", pctStart.map { v in { $0.pctStart = v } }),
+            ("--div-factor", divFactor.map { v in { $0.divFactor = v } }),
+            ("--final-div-factor", finalDivFactor.map { v in { $0.finalDivFactor = v } }),
+            ("--betas", try betaPair.map { v in { $0.beta1 = v.0; $0.beta2 = v.1 } }),
+            ("--weight-decay", weightDecay.map { v in { $0.weightDecay = v } }),
+            ("--label-smoothing", labelSmoothing.map { v in { $0.labelSmoothing = v } }),
         ]
         for (flag, apply) in given {
             guard let apply else { continue }
@@ -114,6 +214,20 @@ struct Train: ParsableCommand {
         }
         if logEvery < 1 { throw ValidationError("--log-every must be at least 1, not \(logEvery)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        if let validation, validation < 1 || validation >= 60000 {
+            throw ValidationError("--validation must be 1..59999, not \(validation)")
+        }
+        // A schedule's own parameters with another schedule are a mistake.
+        let effective = try scheduleValue ?? TrainingOptions(preset: preset).schedule
+        if effective != .oneCycle, pctStart != nil || divFactor != nil || finalDivFactor != nil || cycleMomentum != nil {
+            throw ValidationError("--pct-start, --div-factor, --final-div-factor and --cycle-momentum need --schedule onecycle (this run: \(effective.rawValue))")
+        }
+        if effective != .multistep, milestones != nil {
+            throw ValidationError("--milestones needs --schedule multistep (this run: \(effective.rawValue))")
+        }
+        if effective == .multistep, let epochs, let last = milestones?.last, last > epochs {
+            throw ValidationError("--milestones: epoch \(last) is past the run's \(epochs) epochs")
+        }
         if output.isEmpty || output.hasSuffix("/") {
             throw ValidationError("--output must name a file, not '\(output)'")
         }
@@ -129,6 +243,15 @@ struct Train: ParsableCommand {
         if let gamma { options.gamma = gamma }
         options.seed = seed ?? 1
         if let threads { options.threads = threads }
+        if let augmentation = try augmentation { options.augmentation = augmentation }
+        if let schedule = try scheduleValue { options.schedule = schedule }
+        if let pctStart { options.pctStart = pctStart }
+        if let divFactor { options.divFactor = divFactor }
+        if let finalDivFactor { options.finalDivFactor = finalDivFactor }
+        if let cycleMomentum { options.cycleMomentum = cycleMomentum }
+        if let b = try betaPair { options.beta1 = b.0; options.beta2 = b.1 }
+        if let weightDecay { options.weightDecay = weightDecay }
+        if let labelSmoothing { options.labelSmoothing = labelSmoothing }
         return options
     }
 
@@ -150,6 +273,10 @@ struct Train: ParsableCommand {
         let resumeURL = try resume.map { try Locations.existingFile($0, what: "checkpoint") }
         let data = try loadData()
         let preset = try choosePreset(resuming: resumeURL)
+        if let showAugmented {
+            try writeAugmentedGrid(of: data.train, options: try options(for: preset), to: showAugmented)
+            return
+        }
         let model = try Model(preset: preset, seed: seed ?? 1)
         var options = try options(for: preset)
         options.checkpoint = files.checkpoint
@@ -190,22 +317,62 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The training set (cut to --limit) and the test set.
+    /// The training set (cut to --limit) and the set evaluated after each
+    /// epoch: the test set, or with --validation the last N training images
+    /// (held out of training; --limit then applies to the rest).
     func loadData() throws -> (train: Dataset, test: Dataset) {
         let dataLocation = Locations.dataDirectory(data)
         try Locations.ensureMNIST(in: dataLocation, fetch: fetch)
         let dataDir = dataLocation.url
         var trainSet = try Dataset(mnistDirectory: dataDir, split: .train)
-        let testSet = try Dataset(mnistDirectory: dataDir, split: .test)
+        var testSet = try Dataset(mnistDirectory: dataDir, split: .test)
+        if let validation {
+            guard validation < trainSet.count else {
+                throw CLIError("--validation \(validation) leaves no training images (the set has \(trainSet.count))")
+            }
+            let cut = trainSet.count - validation
+            testSet = try trainSet.slice(cut..<trainSet.count)
+            trainSet = try trainSet.prefix(count: cut)
+            Console.note("holding out training images \(cut)..<\(cut + validation) for validation; the test set is not used")
+        }
         if let limit, limit < trainSet.count { trainSet = try trainSet.prefix(count: limit) }
         return (trainSet, testSet)
     }
 
+    /// --show-augmented: the first 64 training images as epoch 1 shows
+    /// them, an 8 x 8 grid with a 2-pixel gap, scaled up 2x.
+    func writeAugmentedGrid(of train: Dataset, options: TrainingOptions, to path: String) throws {
+        let n = min(64, train.count), side = 28, columns = 8, gap = 2, zoom = 2
+        let rows = (n + columns - 1) / columns
+        let pixels = try options.augmentedImages(of: train, count: n)
+        let cell = side * zoom + gap
+        let width = columns * cell + gap, height = rows * cell + gap
+        var grid = [UInt8](repeating: 64, count: width * height)
+        for i in 0..<n {
+            let x0 = gap + (i % columns) * cell, y0 = gap + (i / columns) * cell
+            for y in 0..<(side * zoom) {
+                for x in 0..<(side * zoom) {
+                    grid[(y0 + y) * width + x0 + x] = pixels[i * side * side + (y / zoom) * side + x / zoom]
+                }
+            }
+        }
+        let url = URL(fileURLWithPath: Locations.expandingTilde(path))
+        try Image.savePNG(gray: grid, width: width, height: height, to: url)
+        let a = options.augmentation
+        Console.out("wrote \(Format.path(url)): \(n) training images, augmented with rotate=\(a.rotate),scale=\(a.scale),shift=\(a.shift),shear=\(a.shear)")
+    }
+
     /// --arch, else the checkpoint's architecture, else basic.
     func choosePreset(resuming resumeURL: URL?) throws -> Preset {
-        if let arch, let preset = Preset(rawValue: arch) { return preset }
-        if let resumeURL { return try Checkpoint(contentsOf: resumeURL).preset }
-        return .basic
+        let resumed = try resumeURL.map { try Checkpoint(contentsOf: $0).preset }
+        if let arch, let preset = Preset(rawValue: arch) {
+            if let resumed, resumed != preset, let resumeURL {
+                throw CLIError("--arch \(arch): the checkpoint \(Format.path(resumeURL)) is of a \(resumed) run; resume it with --arch \(resumed) or without --arch",
+                               exitCode: ExitStatus.usage)
+            }
+            return preset
+        }
+        return resumed ?? .basic
     }
 
     /// Trains with a progress display, keeping the metrics CSV current; on

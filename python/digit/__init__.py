@@ -49,7 +49,7 @@ from .errors import (ArgumentError, ClosedError, DigitError,
                      DigitFileNotFoundError, DigitIOError,
                      DigitIsADirectoryError, DigitMemoryError, FormatError, BusyError,
                      ImageError, LibraryError, TrainingCancelled)
-from .images import (ImageReport, decode_image, inspect_image, load_image, preprocess,
+from .images import (ImageReport, augment_images, decode_image, inspect_image, load_image, preprocess,
                      save_png)
 from .model import Checkpoint, Model, default_model_path, read_checkpoint
 from .results import (STOP, BatchProgress, EpochProgress, Evaluation,
@@ -63,7 +63,7 @@ __all__ = [
     "TrainingCancelled", "ImageError", "LibraryError", "ClosedError", "BusyError",
     "Checkpoint", "read_checkpoint", "version_number",
     "Model", "Dataset", "Evaluation", "LayerInfo", "BatchProgress",
-    "EpochProgress", "load_image", "decode_image", "inspect_image", "ImageReport",
+    "EpochProgress", "augment_images", "load_image", "decode_image", "inspect_image", "ImageReport",
     "preprocess", "save_png",
     "mnist_dir", "default_model_path",
 ]

@@ -140,7 +140,26 @@ class TrainOptions(Structure):
         ("on_epoch", EpochCallback),
         ("user", c_void_p),
         ("checkpoint_path", c_char_p),
+        # appended in libdigit 2.1
+        ("schedule", c_int),
+        ("pct_start", c_double),
+        ("div_factor", c_double),
+        ("final_div_factor", c_double),
+        ("cycle_momentum", c_int),
+        ("beta1", c_double),
+        ("beta2", c_double),
+        ("weight_decay", c_double),
+        ("label_smoothing", c_double),
+        ("augment_rotate", c_double),
+        ("augment_scale", c_double),
+        ("augment_shift", c_double),
+        ("augment_shear", c_double),
     ]
+
+
+# digit_schedule values, by the names Model.train takes.
+SCHEDULES = {"multistep": 0, "onecycle": 1, "cosine": 2, "exponential": 3}
+AUGMENT_KEYS = ("rotate", "scale", "shift", "shear")
 
 
 class CheckpointInfo(Structure):
@@ -239,6 +258,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_evaluate": (c_int, [model_p, dataset_p, POINTER(Evaluation)]),
     "digit_train_options_init": (c_int, [c_void_p, c_size_t, c_char_p]),
     "digit_train_options_check": (c_int, [POINTER(TrainOptions)]),
+    "digit_augment_images": (c_int, [POINTER(TrainOptions), c_int, _u8_p, c_size_t,
+                                     c_size_t, _u8_p]),
     "digit_checkpoint_read": (c_int, [c_char_p, POINTER(CheckpointInfo),
                                       POINTER(TrainOptions)]),
     "digit_train": (c_int, [model_p, dataset_p, dataset_p,

@@ -23,7 +23,7 @@ from . import _capi
 from ._args import fspath, gray_image
 from ._capi import IMAGE_SIDE, PathLike
 
-__all__ = ["ImageReport", "inspect_image", "load_image", "decode_image", "preprocess",
+__all__ = ["augment_images", "ImageReport", "inspect_image", "load_image", "decode_image", "preprocess",
            "save_png", "is_pil_image", "is_picture_array"]
 
 Bytes = Union[bytes, bytearray, memoryview]
@@ -175,3 +175,24 @@ def picture(image: Any) -> npt.NDArray[np.uint8] | None:
             or is_pil_image(image) or is_picture_array(image):
         return inspect_image(image)[0]
     return None
+
+
+def augment_images(images: Any, *, epoch: int = 1, first_index: int = 0, seed: int = 1,
+                   rotate: float = 0.0, scale: float = 0.0, shift: float = 0.0,
+                   shear: float = 0.0) -> npt.NDArray[np.uint8]:
+    """The augmentation digit_train applies (digit_augment_images): the
+    (N, 28, 28) uint8 images as epoch ``epoch`` of a run with ``seed`` sees
+    training images first_index.. of them. rotate and shear are degrees,
+    scale and shift fractions; the library checks the ranges."""
+    from ._args import int_arg, number_arg
+    lib = _capi.library()
+    a = np.ascontiguousarray(images, dtype=np.uint8).reshape(-1, IMAGE_SIDE * IMAGE_SIDE)
+    o = _capi.default_options(lib, b"basic")
+    o.seed = int_arg(seed, "seed", 0, 2**64 - 1)
+    o.augment_rotate, o.augment_scale = number_arg(rotate, "rotate"), number_arg(scale, "scale")
+    o.augment_shift, o.augment_shear = number_arg(shift, "shift"), number_arg(shear, "shear")
+    out = np.empty_like(a)
+    _capi.check(lib, lib.digit_augment_images(ctypes.byref(o), int_arg(epoch, "epoch", 1, 2**31 - 1),
+                                              _capi.u8(a), int_arg(first_index, "first_index", 0, 2**63),
+                                              a.shape[0], _capi.u8(out)))
+    return out.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)

@@ -365,6 +365,12 @@ class Model(Handle):
               resume: Optional[PathLike] = None,
               on_batch: Optional[Callable[[BatchProgress], Any]] = None,
               on_epoch: Optional[Callable[[EpochProgress], Any]] = None,
+              schedule: Optional[str] = None, pct_start: Optional[float] = None,
+              div_factor: Optional[float] = None, final_div_factor: Optional[float] = None,
+              cycle_momentum: Optional[bool] = None,
+              betas: Optional[tuple[float, float]] = None,
+              weight_decay: Optional[float] = None, label_smoothing: Optional[float] = None,
+              augment: Optional[Mapping[str, float]] = None,
               ) -> list[EpochProgress]:
         """Trains the model in place (Adam) and returns one EpochProgress per
         epoch run.
@@ -375,6 +381,14 @@ class Model(Handle):
         every epoch and on cancellation; ``resume`` continues from such a
         file (same options; see :func:`read_checkpoint`) to the same model
         bit for bit. ``test`` is evaluated after every epoch.
+
+        The schedule and regularisation: ``schedule`` ("multistep",
+        "onecycle", "cosine", "exponential") with ``pct_start``,
+        ``div_factor``, ``final_div_factor`` and ``cycle_momentum`` for
+        one-cycle; Adam ``betas``; ``weight_decay`` (decoupled, AdamW);
+        ``label_smoothing``; ``augment``, a mapping of ``rotate`` (degrees),
+        ``scale``, ``shift`` (fractions) and ``shear`` (degrees), keys left
+        out being 0 (off). None keeps the preset's value.
 
         A callback returning a true value (``True`` or ``digit.STOP``) stops
         training after the current batch and raises :class:`TrainingCancelled`.
@@ -387,6 +401,12 @@ class Model(Handle):
         _check_training_args(train, test, on_batch, on_epoch)
         o = self._training_options(epochs=epochs, batch_size=batch_size, lr=lr, gamma=gamma,
                                    milestones=milestones, seed=seed, threads=threads)
+        _apply_schedule_options(o, schedule=schedule, pct_start=pct_start,
+                                div_factor=div_factor, final_div_factor=final_div_factor,
+                                cycle_momentum=cycle_momentum, betas=betas,
+                                weight_decay=weight_decay, label_smoothing=label_smoothing,
+                                augment=augment)
+        _capi.check(self._lib, self._lib.digit_train_options_check(ctypes.byref(o)))
         ckpt = fspath(checkpoint, "checkpoint") if checkpoint is not None else None
         res = fspath(resume, "resume") if resume is not None else None
         o.checkpoint_path = ckpt
@@ -398,10 +418,10 @@ class Model(Handle):
         return run.finish(self._lib, status, res, ckpt)
 
     def _training_options(self, **given: Any) -> _capi.TrainOptions:
-        """The preset's defaults with the options given, checked by the library."""
+        """The preset's defaults with the options given (train() has the
+        library check them once the schedule options are in too)."""
         o = _capi.default_options(self._lib, text(self.arch, "preset"))
         _apply_options(o, **given)
-        _capi.check(self._lib, self._lib.digit_train_options_check(ctypes.byref(o)))
         return o
 
     def _run_training(self, train: Dataset, test: Optional[Dataset],
@@ -430,6 +450,12 @@ def options_dict(o: _capi.TrainOptions) -> dict[str, Any]:
         "epochs": o.epochs, "batch_size": o.batch_size, "lr": o.learning_rate,
         "milestones": list(o.milestones[:o.milestone_count]), "gamma": o.gamma,
         "seed": o.seed, "threads": o.threads,
+        "schedule": next(k for k, v in _capi.SCHEDULES.items() if v == o.schedule),
+        "pct_start": o.pct_start, "div_factor": o.div_factor,
+        "final_div_factor": o.final_div_factor, "cycle_momentum": bool(o.cycle_momentum),
+        "betas": (o.beta1, o.beta2), "weight_decay": o.weight_decay,
+        "label_smoothing": o.label_smoothing,
+        "augment": {k: getattr(o, "augment_" + k) for k in _capi.AUGMENT_KEYS},
     }
 
 
@@ -512,6 +538,39 @@ def _apply_options(o: _capi.TrainOptions, *, epochs: Optional[int], batch_size: 
         o.seed = int_arg(seed, "seed", 0, 2**64 - 1)
     if threads is not None:
         o.threads = int_arg(threads, "threads", *_C_INT)
+
+
+def _apply_schedule_options(o: _capi.TrainOptions, *, schedule: Optional[str],
+                            pct_start: Optional[float], div_factor: Optional[float],
+                            final_div_factor: Optional[float], cycle_momentum: Optional[bool],
+                            betas: Optional[tuple[float, float]], weight_decay: Optional[float],
+                            label_smoothing: Optional[float],
+                            augment: Optional[Mapping[str, float]]) -> None:
+    """The schedule, optimiser and augmentation fields; None keeps the
+    preset's value, and the ranges are the library's to check."""
+    if schedule is not None:
+        if schedule not in _capi.SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(_capi.SCHEDULES)}, "
+                             f"not {schedule!r}")
+        o.schedule = _capi.SCHEDULES[schedule]
+    for name, value in (("pct_start", pct_start), ("div_factor", div_factor),
+                        ("final_div_factor", final_div_factor),
+                        ("weight_decay", weight_decay), ("label_smoothing", label_smoothing)):
+        if value is not None:
+            setattr(o, name, number_arg(value, name))
+    if cycle_momentum is not None:
+        o.cycle_momentum = 1 if cycle_momentum else 0
+    if betas is not None:
+        if len(betas) != 2:
+            raise ValueError(f"betas must be two numbers, not {betas!r}")
+        o.beta1, o.beta2 = (number_arg(b, "betas") for b in betas)
+    if augment is not None:
+        unknown = set(augment) - set(_capi.AUGMENT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown augment key(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(_capi.AUGMENT_KEYS)})")
+        for k in _capi.AUGMENT_KEYS:
+            setattr(o, "augment_" + k, number_arg(augment.get(k, 0.0), "augment " + k))
 
 
 class _TrainingRun:

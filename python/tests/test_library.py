@@ -24,7 +24,7 @@ def header_version():
 def test_version_and_presets():
     assert digit.version() == header_version()
     assert digit.__version__ == header_version()
-    assert digit.presets() == ["basic", "compact"]
+    assert digit.presets() == ["basic", "compact", "strong", "speedrun"]
     assert digit.library_path()
 
 

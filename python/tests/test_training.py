@@ -49,8 +49,15 @@ def test_without_test_set_metrics_are_nan(small):
 def test_default_options():
     with digit.Model("compact") as m:
         o = m.train_options()
-    assert o == {"epochs": 10, "batch_size": 64, "lr": 0.001, "milestones": [5, 8],
-                 "gamma": 0.01, "seed": 1, "threads": 0}
+    base = {k: o[k] for k in ("epochs", "batch_size", "lr", "milestones", "gamma", "seed",
+                              "threads")}
+    assert base == {"epochs": 10, "batch_size": 64, "lr": 0.001, "milestones": [5, 8],
+                    "gamma": 0.01, "seed": 1, "threads": 0}
+    assert o["schedule"] == "multistep" and o["betas"] == (0.9, 0.999)
+    assert o["augment"] == {"rotate": 0, "scale": 0, "shift": 0, "shear": 0}
+    with digit.Model("strong") as m:
+        s = m.train_options()
+    assert s["schedule"] == "onecycle" and s["augment"]["rotate"] > 0
 
 
 def test_same_seed_same_weights(small):
@@ -225,3 +232,14 @@ def test_training_learns(trained_model_path, test_set):
         before, after = fresh.evaluate(test_set), trained.evaluate(test_set)
     assert before.accuracy < 0.3
     assert after.accuracy > 0.8 and after.loss < before.loss
+
+
+def test_augmentation_is_the_library_s_and_deterministic(test_images):
+    plain = digit.augment_images(test_images[:4])
+    np.testing.assert_array_equal(plain, test_images[:4])  # all off: a copy
+    a = digit.augment_images(test_images[:4], epoch=2, seed=3, rotate=15, scale=0.1, shift=0.1)
+    b = digit.augment_images(test_images[:4], epoch=2, seed=3, rotate=15, scale=0.1, shift=0.1)
+    np.testing.assert_array_equal(a, b)
+    assert (a != test_images[:4]).any()
+    with pytest.raises(digit.ArgumentError, match="rotate"):
+        digit.augment_images(test_images[:1], rotate=500)

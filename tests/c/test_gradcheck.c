@@ -368,8 +368,8 @@ static double net_objective(void *ctx, int *kink) {
     net_pack(c->p, c->params, c->packed);
     net_forward(c->p, c->params, c->packed, &c->w, c->B);
     *kink = pattern_changed(c);
-    return nll_loss(c->B, DIGIT_CLASSES, net_logp(c->p, &c->w, c->B), c->labels, c->B,
-                    NULL);
+    return cross_entropy_loss(c->B, DIGIT_CLASSES, net_logp(c->p, &c->w, c->B), c->labels,
+                              c->w.label_smoothing, c->B, NULL);
 }
 
 /* Up to `want` indices of [0, n): the ends and random ones between. */
@@ -392,13 +392,14 @@ static void input_gradient(net_case *c, real *din) {
                     L->out_c, L->spec->k, L->spec->pad, L->spec->stride};
     size_t nw = L->w_count, ncol = (size_t)c->B * L->out_h * L->out_w * L->fan_in;
     real *dpacked = malloc(sizeof(real) * nw), *dw = malloc(sizeof(real) * nw);
-    real *db = malloc(sizeof(real) * L->b_count), *dcol = malloc(sizeof(real) * ncol);
+    real *db = malloc(sizeof(real) * (L->b_count + 1)), *dcol = malloc(sizeof(real) * ncol);
     conv2d_backward(&s, c->w.col + (size_t)c->B * L->col_off, c->packed + L->pack_off,
-                    c->w.dact + (size_t)c->B * L->out_act, dpacked, dw, db, dcol, din);
+                    c->w.dact + (size_t)c->B * L->out_act, dpacked, dw,
+                    L->b_count ? db : NULL, dcol, din);
     free(dpacked), free(dw), free(db), free(dcol);
 }
 
-static void check_net(const char *arch_name) {
+static void check_net(const char *arch_name, double smoothing) {
     net_plan plan;
     const arch_spec *arch = arch_find(arch_name);
     CHECK(arch && net_plan_build(&plan, arch), "plan for %s", arch_name);
@@ -406,6 +407,8 @@ static void check_net(const char *arch_name) {
     net_case c = {0};
     c.p = &plan, c.B = 3;
     CHECK(net_work_alloc(&c.w, &plan, c.B, 1), "work");
+    /* Dropout draws the same masks on every pass of the same seed. */
+    c.w.dropout_seed = 99, c.w.label_smoothing = smoothing;
     c.params = malloc(sizeof(real) * plan.nparams);
     c.packed = malloc(sizeof(real) * (plan.npacked + 1));
     real *grads = malloc(sizeof(real) * plan.nparams);
@@ -428,7 +431,7 @@ static void check_net(const char *arch_name) {
     CHECK(fabs(net_objective(&c, &kink) - loss) < 1e-12 && !kink,
           "%s: loss %.15g from backward", arch_name, loss);
 
-    printf("  %s (loss %.6f):\n", arch_name, loss);
+    printf("  %s (loss %.6f, label smoothing %g):\n", arch_name, loss, smoothing);
     size_t idx[24];
     stats all = {0};
     for (int t = 0; t < plan.ntensors; t++) {
@@ -456,6 +459,269 @@ static void check_net(const char *arch_name) {
     net_work_free(&c.w);
 }
 
+/* ---- batch norm (training: batch statistics) ---- */
+
+typedef struct bn_case {
+    size_t rows;
+    int C;
+    real *x, *gamma, *beta, *mean, *var, *y, *r;
+} bn_case;
+
+/* The whole batch's statistics, then the normalisation. */
+static double bn_objective(void *ctx, int *kink) {
+    bn_case *c = ctx;
+    (void)kink;
+    double sum[8] = {0}, sq[8] = {0};
+    batchnorm_sums(c->rows, c->C, c->x, sum, sq);
+    batchnorm_moments(c->C, (double)c->rows, sum, sq, c->mean, c->var);
+    batchnorm_forward(c->rows, c->C, c->x, c->mean, c->var, NET_BN_EPS, c->gamma, c->beta,
+                      c->y);
+    return dot(c->r, c->y, c->rows * (size_t)c->C);
+}
+
+static void check_batchnorm(size_t rows, int C) {
+    bn_case c = {rows, C, 0, 0, 0, 0, 0, 0, 0};
+    size_t n = rows * (size_t)C;
+    c.x = malloc(sizeof(real) * n), c.y = malloc(sizeof(real) * n), c.r = malloc(sizeof(real) * n);
+    c.gamma = malloc(sizeof(real) * C), c.beta = malloc(sizeof(real) * C);
+    c.mean = malloc(sizeof(real) * C), c.var = malloc(sizeof(real) * C);
+    real *dx = malloc(sizeof(real) * n), *dg = malloc(sizeof(real) * C),
+         *db = malloc(sizeof(real) * C);
+    fill(c.x, n, -2, 3), fill(c.r, n, -1, 1), fill(c.gamma, (size_t)C, 0.5, 1.5);
+    fill(c.beta, (size_t)C, -1, 1);
+    int kink = 0;
+    bn_objective(&c, &kink);
+    double gs[8] = {0}, gx[8] = {0};
+    batchnorm_grad_sums(rows, C, c.x, c.mean, c.r, gs, gx);
+    batchnorm_backward(rows, C, c.x, c.mean, c.var, NET_BN_EPS, c.gamma, gs, gx, (double)rows,
+                       c.r, dx, dg, db);
+    char name[64];
+    snprintf(name, sizeof name, "batch norm %zu rows x %d", rows, C);
+    stats st = {0};
+    check_all(&st, "dx", c.x, dx, n, bn_objective, &c);
+    check_all(&st, "dgamma", c.gamma, dg, (size_t)C, bn_objective, &c);
+    check_all(&st, "dbeta", c.beta, db, (size_t)C, bn_objective, &c);
+    report(name, &st);
+
+    /* The batch cut in two parts whose sums are added, as two threads do:
+     * the same dx, to rounding. */
+    size_t half = rows / 2;
+    double s2[8] = {0}, q2[8] = {0}, g2[8] = {0}, x2[8] = {0};
+    batchnorm_sums(half, C, c.x, s2, q2);
+    batchnorm_sums(rows - half, C, c.x + half * C, s2, q2);
+    real m2[8], v2[8];
+    batchnorm_moments(C, (double)rows, s2, q2, m2, v2);
+    batchnorm_grad_sums(half, C, c.x, m2, c.r, g2, x2);
+    batchnorm_grad_sums(rows - half, C, c.x + half * C, m2, c.r + half * C, g2, x2);
+    real *dx2 = malloc(sizeof(real) * n);
+    batchnorm_backward(half, C, c.x, m2, v2, NET_BN_EPS, c.gamma, g2, x2, (double)rows, c.r,
+                       dx2, NULL, NULL);
+    batchnorm_backward(rows - half, C, c.x + half * C, m2, v2, NET_BN_EPS, c.gamma, g2, x2,
+                       (double)rows, c.r + half * C, dx2 + half * C, NULL, NULL);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(dx2[i] - dx[i]));
+    CHECK(worst < 1e-12, "%s: split batch dx differs by %g", name, worst);
+    free(c.x), free(c.y), free(c.r), free(c.gamma), free(c.beta), free(c.mean), free(c.var);
+    free(dx), free(dg), free(db), free(dx2);
+}
+
+static void test_batchnorm(void) {
+    check_batchnorm(12, 3);   /* BatchNorm2d: 3 images of 2x2, 3 channels */
+    check_batchnorm(3, 5);    /* BatchNorm1d: 3 rows */
+    check_batchnorm(2, 4);    /* the smallest batch PyTorch trains */
+}
+
+/* Against PyTorch's formulas by hand: x = [1, 2, 3, 6] in one channel has
+ * mean 3, biased variance 3.5, unbiased 14/3. */
+static void test_batchnorm_values(void) {
+    real x[4] = {1, 2, 3, 6}, g = 2, b = 0.5, mean, var, y[4];
+    double sum = 0, sq = 0;
+    batchnorm_sums(4, 1, x, &sum, &sq);
+    batchnorm_moments(1, 4, &sum, &sq, &mean, &var);
+    batchnorm_forward(4, 1, x, &mean, &var, NET_BN_EPS, &g, &b, y);
+    CHECK(fabs(mean - 3) < 1e-15 && fabs(var - 3.5) < 1e-15, "mean %g var %g", mean, var);
+    CHECK(fabs(y[3] - (3 / sqrt(3.5 + 1e-5) * 2 + 0.5)) < 1e-12, "y[3] = %.15g", y[3]);
+}
+
+/* ---- dropout (a fixed mask: linear) ---- */
+
+typedef struct drop_case { size_t n; real *x, *mask, *out, *r; } drop_case;
+
+static double dropout_objective(void *ctx, int *kink) {
+    drop_case *c = ctx;
+    (void)kink;
+    dropout_forward(c->n, c->x, c->mask, c->out);
+    return dot(c->r, c->out, c->n);
+}
+
+static void test_dropout(void) {
+    enum { N = 40 };
+    real x[N], mask[N], out[N], r[N], dx[N];
+    drop_case c = {N, x, mask, out, r};
+    fill(x, N, -1, 1), fill(r, N, -1, 1);
+    for (int i = 0; i < N; i++) mask[i] = rng_uniform(&gen) < 0.4 ? 0 : (real)(1 / 0.6);
+    dropout_backward(N, mask, r, dx);
+    stats st = {0};
+    check_all(&st, "dx", x, dx, N, dropout_objective, &c);
+    report("dropout p 0.4", &st);
+}
+
+/* ---- cross-entropy with label smoothing ---- */
+
+static double smooth_objective(void *ctx, int *kink) {
+    nll_case *c = ctx;
+    (void)kink;
+    log_softmax_forward(c->B, c->N, c->z, c->logp);
+    return cross_entropy_loss(c->B, c->N, c->logp, c->labels, 0.1, c->norm, NULL);
+}
+
+static void test_label_smoothing(void) {
+    enum { B = 3, N = 10 };
+    real z[B * N], logp[B * N], dz[B * N];
+    const uint8_t labels[B] = {1, 7, 1};
+    nll_case c = {B, N, B, z, logp, labels};
+    fill(z, B * N, -3, 3);
+    log_softmax_forward(B, N, z, logp);
+    double loss = cross_entropy_loss(B, N, logp, labels, 0.1, B, dz);
+    /* By hand: (1 - s) * nll + s * mean(-logp), averaged over the batch. */
+    double want = 0;
+    for (int b = 0; b < B; b++) {
+        double all = 0;
+        for (int i = 0; i < N; i++) all -= logp[b * N + i];
+        want += 0.9 * -logp[b * N + labels[b]] + 0.1 * all / N;
+    }
+    CHECK(fabs(loss - want / B) < 1e-13, "smoothed loss %.15g, by hand %.15g", loss, want / B);
+    stats st = {0};
+    check_all(&st, "dz", z, dz, B * N, smooth_objective, &c);
+    report("log-softmax + cross-entropy (s 0.1)", &st);
+}
+
+/* ---- inference folds each batch norm into the layer before ---- */
+
+static void check_fold(const char *arch_name) {
+    net_plan plan;
+    const arch_spec *arch = arch_find(arch_name);
+    CHECK(arch && net_plan_build(&plan, arch), "plan for %s", arch_name);
+    if (!arch) return;
+    enum { B = 4 };
+    real *params = malloc(sizeof(real) * plan.nparams), *folded = malloc(sizeof(real) * plan.nparams);
+    real *buffers = malloc(sizeof(real) * (plan.nbuffers + 1));
+    real *packed = malloc(sizeof(real) * (plan.npacked + 1));
+    int64_t counts[NET_MAX_LAYERS];
+    net_init_params(&plan, params, 3);
+    net_init_buffers(&plan, buffers, counts);
+    /* Trained-looking batch norms: gammas, betas and statistics off 1/0. */
+    for (int i = 0; i < plan.nlayers; i++) {
+        const layer_plan *L = &plan.layer[i];
+        if (L->spec->kind != LAYER_BATCHNORM) continue;
+        fill(params + L->w_off, L->w_count, 0.5, 1.5), fill(params + L->b_off, L->b_count, -0.5, 0.5);
+        fill(buffers + L->buf_off, (size_t)L->in_c, -0.3, 0.3);
+        fill(buffers + L->buf_off + L->in_c, (size_t)L->in_c, 0.2, 2);
+    }
+    net_work a, b;
+    CHECK(net_work_alloc(&a, &plan, B, 0) && net_work_alloc(&b, &plan, B, 0), "work");
+    fill(net_input(&a), (size_t)B * 784, -0.4, 2.8);
+    memcpy(net_input(&b), net_input(&a), sizeof(real) * B * 784);
+    a.running = buffers;                 /* batch norms with running statistics */
+    net_pack(&plan, params, packed);
+    net_forward(&plan, params, packed, &a, B);
+    net_fold(&plan, params, buffers, folded);
+    net_pack(&plan, folded, packed);
+    net_forward(&plan, folded, packed, &b, B); /* folded */
+    double worst = 0;
+    const real *la = net_logp(&plan, &a, B), *lb = net_logp(&plan, &b, B);
+    for (int i = 0; i < B * DIGIT_CLASSES; i++) worst = fmax(worst, fabs(la[i] - lb[i]));
+    printf("  %-34s worst |difference| %.2e\n", "folded batch norm", worst);
+    CHECK(worst < 1e-9, "%s: folded and unfolded outputs differ by %g", arch_name, worst);
+    net_work_free(&a), net_work_free(&b);
+    free(params), free(folded), free(buffers), free(packed);
+}
+
+/* ---- a batch split between workers, as train.c runs batch-norm nets ---- */
+
+/* Two workers of 3 and 2 images each run the pass in phases cut at every
+ * batch norm, their sums added between phases: the gradient must equal
+ * the one of the whole batch at once. */
+static void check_split(const char *arch_name) {
+    net_plan plan;
+    const arch_spec *arch = arch_find(arch_name);
+    CHECK(arch && net_plan_build(&plan, arch), "plan for %s", arch_name);
+    if (!arch) return;
+    enum { B = 5 };
+    const int part[2] = {3, 2};
+    real *params = malloc(sizeof(real) * plan.nparams);
+    real *packed = malloc(sizeof(real) * (plan.npacked + 1));
+    real *whole_g = malloc(sizeof(real) * plan.nparams);
+    real *g[2] = {malloc(sizeof(real) * plan.nparams), malloc(sizeof(real) * plan.nparams)};
+    net_init_params(&plan, params, 5);
+    net_pack(&plan, params, packed);
+    uint8_t labels[B];
+    net_work whole, w[2];
+    CHECK(net_work_alloc(&whole, &plan, B, 1), "work");
+    for (int k = 0; k < 2; k++) CHECK(net_work_alloc(&w[k], &plan, part[k], 1), "work");
+    fill(net_input(&whole), (size_t)B * 784, -0.4, 2.8);
+    for (int b = 0; b < B; b++) labels[b] = (uint8_t)rng_below(&gen, 10);
+    whole.dropout_seed = 4;
+    net_forward(&plan, params, packed, &whole, B);
+    double loss = net_backward(&plan, params, packed, whole_g, &whole, B, labels, B);
+    for (int k = 0; k < 2; k++) {
+        memcpy(net_input(&w[k]), net_input(&whole) + (size_t)(k ? part[0] : 0) * 784,
+               sizeof(real) * part[k] * 784);
+        w[k].dropout_seed = 4, w[k].first_image = k ? (uint64_t)part[0] : 0;
+        w[k].bn_batch = B, w[k].bn_owner = k == 0;
+    }
+    int bn[NET_MAX_LAYERS], nbn = 0, from = 0;
+    for (int i = 0; i < plan.nlayers; i++)
+        if (plan.layer[i].spec->kind == LAYER_BATCHNORM) bn[nbn++] = i;
+    for (int j = 0; j < nbn; j++) {
+        const layer_plan *L = &plan.layer[bn[j]];
+        double sum[128] = {0}, sq[128] = {0};
+        for (int k = 0; k < 2; k++) {
+            net_forward_span(&plan, params, packed, &w[k], part[k], from, bn[j]);
+            net_bn_sums(&plan, &w[k], part[k], bn[j]);
+            for (int c = 0; c < L->in_c; c++)
+                sum[c] += w[k].bn_sum[L->stat_off + c], sq[c] += w[k].bn_sq[L->stat_off + c];
+        }
+        for (int k = 0; k < 2; k++)
+            batchnorm_moments(L->in_c, (double)net_bn_rows(&plan, bn[j], B), sum, sq,
+                              w[k].bn_mean + L->stat_off, w[k].bn_var + L->stat_off);
+        from = bn[j];
+    }
+    double split_loss = 0;
+    for (int k = 0; k < 2; k++) {
+        net_forward_span(&plan, params, packed, &w[k], part[k], from, plan.nlayers);
+        split_loss += net_loss(&plan, &w[k], part[k], labels + (k ? part[0] : 0), B);
+        net_backward_span(&plan, params, packed, g[k], &w[k], part[k], bn[nbn - 1] + 1,
+                          plan.nlayers - 1);
+    }
+    for (int j = nbn - 1; j >= 0; j--) {
+        const layer_plan *L = &plan.layer[bn[j]];
+        double gs[128] = {0}, gx[128] = {0};
+        for (int k = 0; k < 2; k++) {
+            net_bn_grad_sums(&plan, &w[k], part[k], bn[j]);
+            for (int c = 0; c < L->in_c; c++)
+                gs[c] += w[k].bn_gsum[L->stat_off + c], gx[c] += w[k].bn_gsumxc[L->stat_off + c];
+        }
+        for (int k = 0; k < 2; k++) {
+            memcpy(w[k].bn_gsum + L->stat_off, gs, sizeof(double) * L->in_c);
+            memcpy(w[k].bn_gsumxc + L->stat_off, gx, sizeof(double) * L->in_c);
+            net_backward_span(&plan, params, packed, g[k], &w[k], part[k],
+                              j ? bn[j - 1] + 1 : 0, bn[j] + 1);
+        }
+    }
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < plan.nparams; i++) {
+        worst = fmax(worst, fabs(g[0][i] + g[1][i] - whole_g[i]));
+        scale = fmax(scale, fabs(whole_g[i]));
+    }
+    printf("  %-34s worst |difference| %.2e (of %.2e), loss %.2e\n", "split batch gradient",
+           worst, scale, fabs(split_loss - loss));
+    CHECK(worst < 1e-12 * fmax(scale, 1) && fabs(split_loss - loss) < 1e-12,
+          "%s: split gradient differs by %g", arch_name, worst);
+    net_work_free(&whole), net_work_free(&w[0]), net_work_free(&w[1]);
+    free(params), free(packed), free(whole_g), free(g[0]), free(g[1]);
+}
+
 int main(void) {
     rng_seed(&gen, 12345);
     printf("layers (eps %g, tolerance %g):\n", EPS, TOL);
@@ -466,8 +732,17 @@ int main(void) {
     test_linear();
     check_nll(4);
     check_nll(10);
+    test_batchnorm();
+    test_batchnorm_values();
+    test_dropout();
+    test_label_smoothing();
     printf("networks:\n");
-    check_net("basic");
-    check_net("compact");
+    check_net("basic", 0);
+    check_net("compact", 0);
+    check_net("strong", 0);
+    check_net("strong", 0.1);
+    check_net("speedrun", 0);
+    check_fold("strong");
+    check_split("strong");
     return test_summary("test_gradcheck");
 }

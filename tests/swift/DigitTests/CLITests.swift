@@ -193,6 +193,25 @@ struct CLITests {
         #expect(limited.stdout.contains("10 test images"))
     }
 
+    @Test func augmentedGridAndValidation() throws {
+        let f = try CLIFixture(train: 160, test: 60)
+        let grid = try f.run("train", "--arch", "strong", "--data", f.data, "--augment", "rotate=20,shear=5",
+                             "--show-augmented", "grid.png", "--output", "g.safetensors")
+        #expect(grid.status == 0, "\(grid.stderr)")
+        #expect(grid.stdout.contains("rotate=20.0") && grid.stdout.contains("shear=5.0"))
+        let png = try Data(contentsOf: f.dir.file("grid.png"))
+        #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        #expect(!f.exists("g.safetensors") && !f.exists("g.checkpoint.safetensors"), "--show-augmented trains nothing")
+
+        let train = try f.run("train", "--arch", "speedrun", "--data", f.data, "--validation", "32",
+                              "--schedule", "cosine", "--betas", "0.8,0.95", "--weight-decay", "0.01",
+                              "--label-smoothing", "0.1", "--augment", "shift=0.1", "--batch-size", "32",
+                              "--threads", "1", "--output", "v.safetensors")
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("holding out training images 128..<160"), "\(train.stderr)")
+        #expect(train.stderr.contains("on 128 images, testing on 32"), "\(train.stderr)")
+    }
+
     @Test func classify() throws {
         let f = try CLIFixture()
         try f.writeDigitPNG("seven.png", digit: 7)
@@ -386,6 +405,17 @@ struct CLITests {
         (["train", "--lr", "0"], "--lr"),
         (["train", "--milestones", "8,5"], "--milestones"),
         (["train", "--frobnicate"], "--frobnicate"),
+        (["train", "--augment", "rotate=10,spin=3"], "unknown key 'spin'"),
+        (["train", "--augment", "rotate=200"], "augment_rotate"),
+        (["train", "--augment", "scale"], "--augment"),
+        (["train", "--schedule", "linear"], "--schedule"),
+        (["train", "--betas", "0.9"], "--betas"),
+        (["train", "--label-smoothing", "2"], "--label-smoothing"),
+        (["train", "--weight-decay", "-1"], "--weight-decay"),
+        (["train", "--arch", "basic", "--pct-start", "0.2"], "--schedule onecycle"),
+        (["train", "--arch", "strong", "--milestones", "3"], "--schedule multistep"),
+        (["train", "--epochs", "2", "--milestones", "3"], "past the run's 2 epochs"),
+        (["train", "--validation", "0"], "--validation"),
         (["classify", "--top", "11", "x.png"], "--top"),
         (["classify", "--min-confidence", "1.5", "x.png"], "--min-confidence"),
         (["classify", "-", "-"], "standard input"),

@@ -9,7 +9,7 @@ struct ModelTests {
         let n = Digit.versionNumber
         #expect(Digit.version == "\(n / 10000).\(n / 100 % 100).\(n % 100)")
         #expect(n >= 20000)
-        #expect(Preset.allCases.map(\.rawValue) == ["basic", "compact"])
+        #expect(Preset.allCases.map(\.rawValue) == ["basic", "compact", "strong", "speedrun"])
         #expect(Preset(rawValue: "compact") == .compact)
         #expect(Preset(rawValue: "huge") == nil)
     }
