@@ -191,6 +191,14 @@ TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 # too slow for a sanitizer build, and quality checks rather than memory ones.
 SAN_TESTS := $(filter-out test_variants test_photo,$(C_TESTS)) test_gradcheck train_and_predict
 
+# The ABI check against the committed baseline (scripts/abi_check.sh has
+# the policy); `make abi-baseline` rewrites abi/libdigit.abi from this build.
+.PHONY: abi-check abi-baseline
+abi-check: $(BUILD)/libdigit.so.$(VERSION)
+	bash scripts/abi_check.sh check $<
+abi-baseline: $(BUILD)/libdigit.so.$(VERSION)
+	bash scripts/abi_check.sh baseline $<
+
 .PHONY: test-replay asan-test tsan-test fuzz fuzz-build fuzz-corpus
 asan-test:
 	$(MAKE) --no-print-directory BUILD=build/asan CC="$(CLANG)" CFLAGS="$(ASAN_FLAGS)" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what libdigit needs and a fresh Debian machine may lack: the
 # native libraries and tools (OpenBLAS, libpng, libjpeg-turbo, zlib, pkg-config, CMake,
-# python3-venv, Chromium and its WebDriver for the server's browser test)
+# python3-venv, libabigail for the ABI check, Chromium and its WebDriver for the server's browser test)
 # through apt, and the Python packages the binding, its tests
 # and its type check use into a virtual environment, build/venv (see
 # scripts/venv.sh), never into the system interpreter. Installs only what
@@ -19,7 +19,7 @@ apt_install() {
 }
 
 need=()
-for pkg in libopenblas-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev pkg-config cmake chromium chromium-driver; do
+for pkg in libopenblas-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev pkg-config cmake abigail-tools chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 # Debian's python3 has venv only with python3-venv (ensurepip); another

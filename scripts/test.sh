@@ -14,6 +14,13 @@ bash scripts/setup.sh
 source scripts/venv.sh
 export DIGIT_DATA="${DIGIT_DATA:-$("$PY" scripts/fetch_mnist.py --quiet)}"
 
+echo "== layout and ABI"
+# No two tracked paths may differ only in case: on a case-insensitive file
+# system (macOS's default) they would be one.
+clash=$(git ls-files | sort -f | uniq -Di)
+if [ -n "$clash" ]; then echo "paths that differ only in case:"; echo "$clash"; exit 1; fi
+make -j"$(nproc)" abi-check
+
 echo "== C library and tests"
 make -j"$(nproc)" all
 make test
