@@ -22,8 +22,11 @@
 #include <time.h>
 
 digit_status train_check_size(const char *what, size_t size) {
-    return digit_check_size(what, size, DIGIT_SIZE_THROUGH(digit_train_options, checkpoint_path),
-                            sizeof(digit_train_options));
+    /* Exactly a layout some header produced: 2.0's (through
+     * checkpoint_path) or this one. */
+    const size_t v2_0 = DIGIT_SIZE_THROUGH(digit_train_options, checkpoint_path);
+    if (size == v2_0) return DIGIT_OK;
+    return digit_check_size(what, size, sizeof(digit_train_options), sizeof(digit_train_options));
 }
 
 /* An arch_spec field of 0 means "the default" for fields whose 0 is not a

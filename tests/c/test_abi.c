@@ -596,8 +596,27 @@ static void test_null_arguments(void) {
     digit_model_free(m);
 }
 
+/* A caller built against 2.0's digit_train_options (which ended at
+ * checkpoint_path) is served: its fields filled, nothing written past them,
+ * and training with such a struct takes the preset's defaults for the rest. */
+static void test_options_of_2_0(void) {
+    const size_t v2_0 = offsetof(digit_train_options, checkpoint_path) + sizeof(const char *);
+    unsigned char buf[sizeof(digit_train_options) + 16];
+    memset(buf, 0xA5, sizeof buf);
+    digit_train_options *o = (digit_train_options *)buf;
+    CHECK_OK(digit_train_options_init(o, v2_0, "compact"));
+    CHECK(o->struct_size == v2_0 && o->epochs == 10, "2.0 options: size %zu epochs %d",
+          o->struct_size, o->epochs);
+    int untouched = 1;
+    for (size_t i = v2_0; i < sizeof buf; i++) untouched &= buf[i] == 0xA5;
+    CHECK(untouched, "nothing written past the 2.0 layout");
+    CHECK_OK(digit_train_options_check(o));
+    CHECK_ERR(digit_train_options_init(o, v2_0 + 8, "compact"), DIGIT_ERR_ARGUMENT, "struct_size");
+}
+
 int main(void) {
     if (!make_test_root("test-abi")) return 1;
+    test_options_of_2_0();
     test_sized_structures();
     test_null_arguments();
     remove_tree(test_root);
