@@ -37,7 +37,11 @@ BIN_FILES := $(BINDIR)/digitc
 # The CMake package finds the prefix from its own location, so these are
 # the paths relative to it (absolute only when a folder is outside PREFIX).
 relative_to_prefix = $${_digit_prefix}/$(shell realpath -m --relative-to=$(PREFIX) $(1))
+# The static library's dependencies, the Makefile's LIBS in CMake's terms.
+space := $(subst ,, )
+CMAKE_LIBS := $(subst $(space),;,$(patsubst -l%,%,$(filter-out -lpthread,$(LIBS))) Threads::Threads)
 CMAKE_SUBST := -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' \
+    -e 's|@CMAKE_LIBS@|$(CMAKE_LIBS)|g' \
     -e 's|@SHLIB@|$(SHLIB)|g' -e 's|@SONAME@|$(SONAME)|g' \
     -e 's|@PREFIX_FROM_HERE@|$(shell realpath -m --relative-to=$(CMAKEDIR) $(PREFIX))|g' \
     -e 's|@LIBDIR@|$(call relative_to_prefix,$(LIBDIR))|g' \
