@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Builds libdigit for C programs: build/libdigit.so.X.Y.Z (+ the soname
 # link libdigit.so.X and the dev link libdigit.so), build/libdigit.a and
 # build/digit.pc, from the same csrc/ that SwiftPM compiles. `make test`

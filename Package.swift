@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: MIT
 //
 // The Swift face of libdigit: the C library (csrc/, include/digit.h) built as
 // the `CDigit` target, the idiomatic `Digit` module over it, the `digitc`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c — libdigit's benchmark: training and inference speed of each
  * preset on this machine, with the achieved GFLOP/s set against the sgemm

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs libdigit's benchmark and PyTorch's side by side on this machine and
 prints each target of BENCHMARKS.md as a ratio, in one run.
 

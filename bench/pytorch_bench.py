@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """PyTorch side of libdigit's benchmark: the `basic` and `compact`
 architectures trained and run the same way `digitc bench` does, so the two
 can be compared on one machine.

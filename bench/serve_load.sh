@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Load on digitc-serve: wrk (2 threads, 30 s) against POST /v1/classify
 # with a digit PNG at several connection counts, then a soak run that
 # samples the server's resident memory (VmRSS) every 10 s.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arch.c — the built-in architectures. A new architecture is one more
  * table entry here; net.c derives every shape and offset from it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * augment.c — random affine augmentation of training images: rotation,
  * zoom, shear and shift about the image centre, bilinear sampling, zero

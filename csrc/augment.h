@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * augment.h — on-the-fly augmentation of training images (augment.c).
  */

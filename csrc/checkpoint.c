@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * checkpoint.c — a training run's state to a file and back, so that a run
  * stopped anywhere resumes to the very same model, bit for bit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dataset.c — MNIST-format IDX files (raw or gzip) into memory. Every
  * header field is checked against the others and the file size, so a

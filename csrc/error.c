@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c — the per-thread error message behind digit_last_error(), and the
  * version queries.

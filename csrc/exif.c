@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exif.c — the EXIF Orientation tag, read from a JPEG's APP1 segment, and
  * the turn or flip it asks for.

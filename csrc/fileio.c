@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fileio.c — whole-file reads (optionally gunzipped) and atomic writes.
  * Everything that touches the file system for model, dataset and image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handles.c — the bookkeeping that keeps handles alive while a training run
  * uses them, and the struct_size check shared by every sized structure.

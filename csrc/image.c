@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * image.c — the public image calls: argument and struct_size checks, the
  * format recognised from the first bytes, dispatch to the codec (png.c,

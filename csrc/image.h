@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * image.h — what the image files share: a decoded image, the codecs
  * (png.c, jpeg.c), EXIF orientation (exif.c) and the preprocessing

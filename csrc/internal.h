@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h — declarations shared by the files of the C core. Nothing here
  * is exported; only digit.h is public.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jpeg.c — JPEG in through libjpeg(-turbo): baseline and progressive, gray
  * and YCbCr (or RGB) to 8-bit gray or RGB, EXIF orientation applied.

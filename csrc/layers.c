@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layers.c — the math of each layer kind; see layers.h for layouts.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layers.h — forward and backward passes of the layer kinds, as plain
  * functions over caller-owned buffers (no allocation, no state).

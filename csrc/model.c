@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c — creating models from presets, and what a model says about
  * itself: layers, tensors, parameter count, summary, metadata.

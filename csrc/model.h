@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.h — the digit_model structure, shared by the files that implement
  * the model API (model.c, model_io.c, predict.c, train.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model_io.c — models to and from safetensors files, under PyTorch's
  * state_dict names and layouts, so files move freely between libdigit and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model_io.h — the pieces of model file I/O that checkpoints reuse.
  */

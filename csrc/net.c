@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net.c — shapes, layouts and the batch forward/backward pass of an
  * architecture table. Compiled with `real` = float for the library and

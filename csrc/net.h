@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net.h — architectures as tables of layers (arch.c), and the plan that
  * turns a table into shapes, a parameter layout and an activation layout,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * optim.c — Adam and the learning-rate schedule.
  */

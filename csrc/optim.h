@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * optim.h — Adam as PyTorch's torch.optim.Adam computes it, and the
  * multi-step learning-rate schedule (torch.optim.lr_scheduler.MultiStepLR).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parallel.c — a fork-join over pthreads. Threads are created per call:
  * a batch costs milliseconds, a thread start microseconds, and nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parallel.h — running one function on several threads. libdigit splits
  * batches between its own threads (OpenBLAS runs single-threaded inside

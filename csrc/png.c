@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * png.c — PNG in and out through libpng: any colour type, bit depth and
  * interlacing decoded to 8-bit samples; 8-bit gray encoded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * predict.c — inference and evaluation. Each call owns its scratch memory,
  * so any number of threads may classify with one model at once.

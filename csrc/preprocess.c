@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preprocess.c — from decoded pixels to 28x28 MNIST-style input: bright
  * ink on black, cropped to the digit, its longer side 20 px, centred by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * real.h — the scalar type of the network math. The library is built with
  * float; the gradient-check test compiles layers.c and net.c a second time

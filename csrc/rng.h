@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.h — a small, fast, seedable generator (xoshiro256** seeded through
  * splitmix64). Everything random in libdigit (weight init, shuffling) comes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safetensors.c — a strict parser and a writer for the safetensors format.
  * The parser trusts nothing: header length, JSON syntax, dtypes, shapes and

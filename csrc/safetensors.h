@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safetensors.h — reading and writing the safetensors container: an 8-byte
  * little-endian header length, a JSON header, then the raw tensor bytes.

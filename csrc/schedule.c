@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * schedule.c — OneCycleLR, CosineAnnealingLR, ExponentialLR and MultiStepLR
  * in closed form. PyTorch computes CosineAnnealingLR recursively from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * schedule.h — learning-rate (and Adam beta1) schedules, computed as
  * PyTorch's torch.optim.lr_scheduler defines them (schedule.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c — the training loop: shuffled mini-batches, Adam, the schedule,
  * per-epoch evaluation, progress callbacks, and checkpoints that let a run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.h — the state of a training run, shared by the loop (train.c) and
  * the checkpoints that save and restore it (checkpoint.c).

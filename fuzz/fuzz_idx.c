@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_idx.c — libFuzzer harness for the IDX data set loader (dataset.c)
  * and the whole-file reader with its gunzip (fileio.c).

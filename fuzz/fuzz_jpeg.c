@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_jpeg.c — libFuzzer harness for JPEG decoding (jpeg.c, through
  * libjpeg), the EXIF parser (exif.c) and the preprocessing of what they

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_model.c — libFuzzer harness for model files (safetensors.c,
  * model_io.c) and the checkpoint reader (train.c).

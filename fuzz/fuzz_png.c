@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_png.c — libFuzzer harness for PNG decoding and preprocessing
  * (image.c, through libpng).

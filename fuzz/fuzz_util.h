@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_util.h — helpers shared by the libFuzzer harnesses: in-memory files
  * (so the file-reading code paths run without touching the disk), a scratch

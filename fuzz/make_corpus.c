@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * make_corpus.c — writes the seed corpora under fuzz/corpus/ (`make
  * fuzz-corpus`). The seeds are checked in; this program documents where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * digit.h — the public C API of libdigit 2: convolutional networks that
  * recognise handwritten digits (MNIST-style 28x28 grayscale images).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # `make install PREFIX=...` puts into the prefix:
 #   lib/libdigit.so.X.Y.Z, its soname link libdigit.so.X and the dev link
 #   libdigit.so; lib/libdigit.a; include/digit.h; lib/pkgconfig/digit.pc;

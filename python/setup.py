@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The build step of the digit wheel (see pyproject.toml for the rest).
 
 Besides the Python files, the wheel carries what the package needs to run

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Draws samples/digit-0.png ... digit-9.png: each digit the way a person
 draws it in a paint program, to try `digitc classify` and the Python binding
 on pictures that are not MNIST digits.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The ABI check: compares the shared library just built with the baseline
 # committed from the release that started the current major version
 # (abi/libdigit.abi, written by `make abi-baseline`).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job, from a fresh clone: install what is missing, fetch MNIST,
 # build digitc, train the compact network for its full 10-epoch schedule,
 # evaluate it (with a picture of its mistakes), and classify sample

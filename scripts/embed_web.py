@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes Sources/digitc-serve/WebAssets.swift from web/ and docs/openapi.json.
 
 The server embeds its page and its OpenAPI document as Swift string

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Fetch MNIST into the per-user cache (or --dir DIR); see python/digit/fetch.py.
 
 The implementation lives in the Python package, which installs and ships it;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The file-moving half of `make install` / `make uninstall` (mk/install.mk).
 #
 #   install_tree.sh check  DESTDIR FILE...        can every FILE be written?

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what libdigit needs and a fresh Debian machine may lack: the
 # native libraries and tools (OpenBLAS, libpng, libjpeg-turbo, zlib, pkg-config, CMake,
 # python3-venv, libabigail for the ABI check, Chromium and its WebDriver for the server's browser test)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every test: C (unit, gradient checks, end-to-end training, the
 # installed example, fuzz regressions; again under ASan/UBSan/LSan and
 # TSan), Swift (Digit module and digitc end to end, crash-safe training,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # No input in the fuzz corpora makes a digitc command crash: every file of
 # fuzz/corpus/*/ and tests/data/fuzz-regressions/*/ (plus any folders given
 # as arguments, e.g. build/fuzz/corpus-model after a fuzzing run) is fed to

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Compares two safetensors model files: the same tensors (names, dtypes,
 shapes and bytes, bit for bit) and the same metadata, except for keys that
 name when and how a run was started (trained_at, trained_with by default).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Crash-safe training, end to end through digitc:
 #   1. train without interruption;
 #   2. train the same run again and kill it with SIGKILL in the middle of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # An installed libdigit works with the build tree out of the picture:
 #   1. make install into a scratch prefix, then move the prefix elsewhere
 #      (so no path the build wrote is still valid);

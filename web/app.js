@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The draw-a-digit page: strokes go onto a white canvas in black; after
 // each change (debounced) the canvas is sent as a PNG to /v1/classify, and
 // the answer fills the bars and the 28x28 preview. The server preprocesses

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CDigit
 
 /// How well a model does on a labelled dataset.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What a model makes of one image: the most likely digit and the
 /// probability of each of the ten.
 public struct Prediction: Sendable, Hashable {

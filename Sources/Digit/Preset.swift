@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CDigit
 
 /// A built-in network architecture of libdigit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CDigit
 
 /// The version of the libdigit C library in use, e.g. `"2.0.0"`: the one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What `digitc classify --json` prints for one image and what
 /// `POST /v1/classify` answers: the prediction, and the 28×28 input the model
 /// saw so that a client can show it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import Foundation
 
 /// How every record is written: one compact line, keys sorted (JSONEncoder

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// An input that could not be classified, or a request the server refused.
 ///
 /// `digitc classify --json` prints `{"file": …, "error": {"kind": …, "message": …}}`;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What `digitc evaluate --json` prints.
 public struct EvaluationRecord: Codable, Sendable, Equatable {
     /// Precision and recall of one digit.

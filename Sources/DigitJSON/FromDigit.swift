@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import Digit
 
 // The only file of DigitJSON that reads the Digit module's types, so that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What `digitc info --json` prints and `GET /v1/model` answers.
 public struct ModelInfoRecord: Codable, Sendable, Equatable {
     /// One row of the layer table.

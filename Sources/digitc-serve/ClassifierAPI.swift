@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import DigitJSON
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import Foundation
 
 /// Where the server finds its model: `--model FILE`, else `$DIGIT_MODEL`,

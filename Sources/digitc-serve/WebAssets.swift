@@ -6,6 +6,7 @@ enum WebAssets {
     /// web/index.html
     static let indexHTML = #"""
 <!doctype html>
+<!-- SPDX-License-Identifier: MIT -->
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -53,6 +54,7 @@ enum WebAssets {
 
     /// web/app.js
     static let appJS = ##"""
+// SPDX-License-Identifier: MIT
 // The draw-a-digit page: strokes go onto a white canvas in black; after
 // each change (debounced) the canvas is sent as a PNG to /v1/classify, and
 // the answer fills the bars and the 28x28 preview. The server preprocesses
@@ -283,6 +285,7 @@ resetPad();
 
     /// web/style.css
     static let styleCSS = ##"""
+/* SPDX-License-Identifier: MIT */
 :root { color-scheme: light dark; --ink: #1b4f9c; --muted: #666; font-family: system-ui, sans-serif; }
 body { margin: 0; padding: 1rem; line-height: 1.4; }
 main { max-width: 46rem; margin: 0 auto; }

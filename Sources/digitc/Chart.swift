@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import Foundation
 
 /// A self-contained SVG chart of a training run: training (and test) loss

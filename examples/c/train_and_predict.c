@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_and_predict.c — a tour of the libdigit C API in one short program:
  *

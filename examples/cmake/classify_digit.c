@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Classifies one PNG with a model file; prints the digit and its
  * probability. The smallest complete use of libdigit: load, preprocess,
  * predict, free.

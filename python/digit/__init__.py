@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """digit — Python binding (ctypes) for libdigit, CNNs that read handwritten digits.
 
 libdigit is a C library (include/digit.h) that trains and runs the two small

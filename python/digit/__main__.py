@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The package's command line.
 
     python -m digit classify IMAGE... [--model FILE] [--json]

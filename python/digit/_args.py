@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Checks of Python arguments, done before any C call so that bad input is
 a TypeError or ValueError naming the argument and the problem."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Everything this package knows about libdigit's C interface (digit.h): the
 constants, the ctypes mirrors of its structs, every function prototype, the
 mapping of digit_status onto exceptions, and finding and loading the shared

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ownership of one C handle, safe to share between threads.
 
 ctypes releases the GIL during every C call, so without care one thread's

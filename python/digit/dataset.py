@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Labelled 28x28 images held by libdigit (digit_dataset), and finding MNIST."""
 
 from __future__ import annotations

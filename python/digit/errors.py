@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The exceptions of the digit package.
 
 Errors the C library reports are DigitError subclasses carrying its message

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Fetch the MNIST data set as the four uncompressed IDX files libdigit reads.
 
 This is the single fetch implementation, shared by the tests, the CLI

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Pictures in — image files and their bytes (PNG or JPEG, told apart by
 their first bytes, EXIF orientation applied), raw pixel arrays of any size
 (gray, RGB, RGBA; uint8, uint16 or float) and PIL images — all preprocessed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """digit.Model: a digit-recognition CNN held by libdigit (digit_model)."""
 
 from __future__ import annotations

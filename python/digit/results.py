@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the library hands back: layer rows, evaluations and training progress."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libdigit's two architectures as PyTorch modules: the one definition used
 by the benchmark (bench/pytorch_bench.py), the examples and the tests.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Classify PNG pictures of handwritten digits with a libdigit model.
 
     python3 python/examples/classify.py seven.png [more.png ...] [--model FILE]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Load a model that `digitc train` wrote, describe it and evaluate it.
 
     python3 python/examples/load_cli_model.py MODEL.safetensors [--data DIR] [--limit N]

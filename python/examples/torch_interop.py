@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Move weights between libdigit and PyTorch through safetensors files.
 
     python3 python/examples/torch_interop.py [--data DIR] [--arch basic|compact|all]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Train a libdigit model on MNIST for a little while, printing progress.
 
     python3 python/examples/train.py [--data DIR] [--arch basic] [--epochs 1]

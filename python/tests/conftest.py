@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared fixtures for the libdigit Python binding tests.
 
 The package under test is python/digit (pyproject.toml puts python/ on

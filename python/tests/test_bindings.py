@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every public C function is bound in Python and in Swift, or listed in
 abi/unbound.txt with the reason it is not: the bindings cannot drift from
 digit.h unnoticed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Datasets: IDX files, arrays, copies and slices."""
 
 import gzip

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Python and the Swift CLI give the same answers on the same PNG files.
 
 The digitc executable comes from $DIGITC, else <repo>/.build/debug/digitc or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad paths and bad files: clear exceptions that name the file."""
 
 import pickle

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The example programs run as a user runs them."""
 
 import subprocess

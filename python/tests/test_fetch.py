@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """digit.fetch (also scripts/fetch_mnist.py and share/libdigit/fetch_mnist.py)
 never replaces a file that is already there. Offline: every case here is
 decided before any download would start."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading the library, versions, and the ctypes mirrors of digit.h's structs."""
 
 import ctypes

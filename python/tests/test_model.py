@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Models: presets, description, metadata, weights, copies and lifetime."""
 
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An independent forward pass in plain NumPy, from the weights as the
 `safetensors` package reads them, must reproduce libdigit's probabilities."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The package as a user meets it: the shipped model with no set-up, PNG
 paths and PIL images as input, `python -m digit`, and a Model shared
 between threads while one of them closes it."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Pictures through the library's own image calls: JPEG and PNG files and
 bytes, raw arrays of every layout, PIL images; and the same 28x28 input in
 Python, in digitc (Swift) and for every layout of one picture."""

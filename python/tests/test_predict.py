@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Inference entry points and the validation of the arrays handed to them."""
 
 import threading

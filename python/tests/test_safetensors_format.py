@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The saved file is a plain safetensors file with PyTorch's names and shapes,
 and files written by other safetensors writers load."""
 

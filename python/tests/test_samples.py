@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The committed hand-drawn samples (samples/digit-0.png ... digit-9.png,
 written by samples/make_samples.py) are read as the digits they show by the
 shipped model, through the Python binding and through digitc.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The presets of libdigit 2.1 against PyTorch: strong (BatchNorm2d/1d,
 dropout, bias-free layers) and speedrun. A libdigit file loads with
 load_state_dict(strict=True), a state_dict saved by safetensors.torch loads

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Weights move between libdigit and PyTorch through safetensors files, both
 ways, with the same predictions. Skipped when torch is not installed."""
 

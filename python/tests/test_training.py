@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training: progress callbacks, cancellation, exceptions, determinism, resume."""
 
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The wheel works with the checkout gone.
 
 A copy of the checkout builds the wheel (pip wheel, the real build step:

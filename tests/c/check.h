@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check.h — the few macros the C tests share: CHECK counts a passed or
  * failed assertion and reports failures with their line and the library's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helpers.h — what the unit tests of the C core share beyond check.h:
  * CHECK_ERR (a call that must fail with a given status and message),

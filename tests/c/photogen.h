@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * photogen.h — photo-like test images made from MNIST test digits: what a
  * phone or a scanner makes of a digit written on paper. Deterministic: the

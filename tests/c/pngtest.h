@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pngtest.h — an in-memory PNG encoder for the C tests (test_image.c,
  * test_variants.c), able to write every PNG format libdigit must read:

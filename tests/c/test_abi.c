@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_abi.c — the 2.0 contract that digit.h states for every function
  * (csrc/handles.c holds the shared size check):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dataset.c — csrc/dataset.c: IDX files raw and gzipped, by path and
  * by MNIST folder, every kind of malformed file, and the in-memory

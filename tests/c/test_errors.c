@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_errors.c — csrc/error.c: the version queries, status names and the
  * per-thread last error message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_faults.c — libdigit when the system fails it: a disk that fills up
  * in the middle of a save, folders that do not exist, memory that runs out,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fileio.c — csrc/fileio.c: atomic saves (no temporaries left, the old
  * file intact after a failure, folders and missing paths refused).

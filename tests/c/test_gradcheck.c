@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gradcheck.c — every backward pass against central finite
  * differences, in double precision: the Makefile compiles layers.c and

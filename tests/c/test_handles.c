@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_handles.c — csrc/handles.c and the handle rules of digit.h for
  * calls made while a model is being trained:

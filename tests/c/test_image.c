@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_image.c — standalone tests of csrc/image.c: PNG decoding of every
  * colour type / depth / interlacing, the ink and alpha rules, MNIST-style

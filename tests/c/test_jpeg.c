@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jpeg.c — JPEG and EXIF input, the digit_pixels entry point, reports
  * and refusals: every bad input gets the right status and a message naming

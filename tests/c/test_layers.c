@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_layers.c — csrc/layers.c on tiny cases worked out by hand (real =
  * float here; test_gradcheck.c checks the gradients in double): conv2d

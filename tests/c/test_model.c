@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_model.c — csrc/model.c and csrc/arch.c: the presets (layer and tensor
  * tables, parameter counts), Kaiming-uniform initialisation, the summary,

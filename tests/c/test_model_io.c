@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_model_io.c — csrc/model_io.c and csrc/safetensors.c: model files
  * round trip (weights, metadata, normalisation, byte-identical re-save),

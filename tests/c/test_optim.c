@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_optim.c — csrc/optim.c: two Adam steps against PyTorch's numbers
  * worked out by hand, and the MultiStepLR schedule.

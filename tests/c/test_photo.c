@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_photo.c — digits from the real world: MNIST test digits made into
  * photo-like JPEG and PNG files (tests/c/photogen.h), loaded with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_predict.c — csrc/predict.c: prediction from uint8 and float pixels,
  * both output kinds, bad input, several threads on one model, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_presets.c — the presets of 2.1 (strong: batch norm, dropout,
  * augmentation, one-cycle; speedrun) and the options that came with them:

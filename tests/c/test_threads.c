@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c — libdigit used from several threads at once, for
  * ThreadSanitizer (`make tsan-test`); it runs as an ordinary test too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_train.c — end to end on real MNIST: train each preset for one epoch
  * on the first 6000 training images (seed 1, all cores) and evaluate on the

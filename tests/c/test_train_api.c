@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_train_api.c — csrc/train.c through the API, on small synthetic sets
  * (tests/c/test_train.c trains on MNIST end to end): options (defaults,

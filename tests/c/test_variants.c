@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_variants.c — a user's own PNG is classified as well as a test-set
  * digit. The first N MNIST test digits are written as PNG files of many

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testfiles.h — the file helpers the C tests share: a private temporary
  * folder per test program, whole-file reads and writes, and counting and

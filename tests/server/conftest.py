@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fixtures for the digitc-serve tests: a server on a free port, MNIST
 digits as PNG and JPEG files, and validation of every response against
 docs/openapi.json with openapi-core."""

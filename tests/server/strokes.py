@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Turns an MNIST digit into pen strokes: thins its ink to a one-pixel
 skeleton (Zhang-Suen) and walks the skeleton into polylines, so that a
 browser test can redraw the digit the way a hand would."""

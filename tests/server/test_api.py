@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """digitc-serve's HTTP API: answers, refusals and limits. Every response,
 errors included, is validated against docs/openapi.json."""
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The embedded page and OpenAPI document match their sources, and digitc's
 JSON records match the document's schemas: one schema for both tools."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The page in a real browser: headless Chromium (Debian's chromium and
 chromium-driver, driven by selenium) redraws MNIST test digits on the
 canvas with pointer events, stroke by stroke, and reads the page's
