@@ -44,24 +44,6 @@ fi
 
 # The server tests' packages: one list, in tests/server/requirements.txt
 # (distribution names, which is what importlib.metadata looks up).
-missing=$(python3 - tests/server/requirements.txt <<'PY'
-import importlib.metadata, sys
-for line in open(sys.argv[1]):
-    name = line.split("#")[0].strip()
-    if name:
-        try:
-            importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            print(name)
-PY
-)
-if [ -n "$missing" ]; then
-  echo "setup: installing the server tests' Python packages:" $missing >&2
-  python3 -m pip install -q --disable-pip-version-check -r tests/server/requirements.txt
-fi
-
-# The server tests' packages: one list, in tests/server/requirements.txt
-# (distribution names, which is what importlib.metadata looks up).
 missing=$("$PY" - tests/server/requirements.txt <<'PY'
 import importlib.metadata, sys
 for line in open(sys.argv[1]):

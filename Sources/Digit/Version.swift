@@ -20,6 +20,10 @@ public let imagePixelCount = Int(DIGIT_IMAGE_PIXELS)
 /// Number of classes, the digits 0 to 9.
 public let classCount = Int(DIGIT_CLASSES)
 
+/// The file name of the model libdigit ships (`digit-basic.safetensors`):
+/// where front ends look for the default model, spelled once in digit.h.
+public let defaultModelFileName: String = String(cString: digit_default_model_file())
+
 /// The threads that inference and evaluation split a batch between, for
 /// the whole process. Setting 0 (the default) uses one per core; reading
 /// gives the effective count. Training takes its count from

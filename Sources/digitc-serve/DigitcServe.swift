@@ -43,7 +43,7 @@ struct DigitcServe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Port to listen on; 0 picks a free one.", valueName: "port"))
     var port = 8080
 
-    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL or models/digit-basic.safetensors).", valueName: "file"))
+    @Option(help: ArgumentHelp("Model file (default: $DIGIT_MODEL or models/\(Digit.defaultModelFileName) of the source tree).", valueName: "file"))
     var model: String?
 
     @Option(help: ArgumentHelp("Library threads for inference, shared by all requests (default: one per core).", valueName: "n"))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import Digit
 import Foundation
 
 /// Where the server finds its model: `--model FILE`, else `$DIGIT_MODEL`,
@@ -23,11 +24,11 @@ enum ModelLocation {
         return URL(fileURLWithPath: expanded)
     }
 
-    /// models/digit-basic.safetensors above this source file, if the tree is there.
+    /// models/<the shipped model> above this source file, if the tree is there.
     private static var shippedModel: URL? {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("models/digit-basic.safetensors")
+            let candidate = dir.appendingPathComponent("models/\(Digit.defaultModelFileName)")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-import CDigit
 import Digit
 import Foundation
 
@@ -47,7 +46,7 @@ enum Locations {
     }
 
     /// The shipped model's file name, as the C header spells it.
-    static let defaultModelName = String(cString: digit_default_model_file())
+    static let defaultModelName = Digit.defaultModelFileName
 
     /// Where a shipped file may be: in an installed tree, only its
     /// share/libdigit (a copy installed never reaches into a build tree that
