@@ -170,8 +170,8 @@ static digit_status meta_milestones(const char *path, const st_file *f,
     return DIGIT_OK;
 }
 
-/* A format-2 option; its range is checked with the rest when the run
- * starts (check_options). */
+/* A format-2 option; its range is checked with the rest once all are
+ * read (read_info). */
 static digit_status meta_added(const char *path, const st_file *f, const added_field *a,
                                digit_train_options *o) {
     char *at = (char *)o + a->off;
@@ -217,6 +217,13 @@ static digit_status read_info(const char *path, const st_file *f,
     if (st) return st;
     o->batch_size = (int)bs, o->epochs = (int)epochs, o->threads = (int)threads;
     info->epochs_done = (int)epoch, info->batches_done = (int)batch;
+    /* Options a run could not have been started with mean a damaged or
+     * forged file: refused here, so that no caller is handed them. */
+    if (digit_train_options_check(o) != DIGIT_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", digit_last_error());
+        return digit_fail(DIGIT_ERR_FORMAT, "%s: checkpoint options are invalid: %s", path, why);
+    }
     return DIGIT_OK;
 }
 

@@ -10,13 +10,13 @@
  *      on one image, saved to a scratch file, loaded back and compared with
  *      the original: weights bit for bit, normalisation and metadata. What
  *      libdigit loads, it must be able to save and load again unchanged;
- *   3. when its data section is shorter than a model's weights, loaded once
- *      more with the data padded to the size of the compact preset's
- *      weights (of the basic preset's when the header mentions its fc1
- *      shape) and checked as in 2. A model's weights are 128 KB or more and
- *      its header about 1 KB, so mutations of a whole file seldom touch the
- *      header; this lets small header-only inputs reach everything after
- *      the parser. The padding is a fixed pattern of small floats;
+ *   3. when its data section is shorter than its header says, loaded once
+ *      more with the data padded to the largest end offset the header
+ *      names and checked as in 2. A model's weights are 128 KB or more and
+ *      its header 1-2 KB, so mutations of a whole file seldom touch the
+ *      header; run with -max_len=4096, header-only inputs reach everything
+ *      after the parser this way. The padding is a fixed pattern of small
+ *      floats;
  *   4. read as a checkpoint with digit_checkpoint_read (through a path, so
  *      the file-reading code runs too).
  */
@@ -105,24 +105,50 @@ static void load_and_check(const uint8_t *data, size_t size) {
     }
 }
 
-/* Bytes of the weights of the compact and the basic preset. */
-#define COMPACT_BYTES ((size_t)31898 * 4)
-#define BASIC_BYTES ((size_t)421642 * 4)
+/* Data sections are padded up to this; a larger claim is left alone. */
+#define PAD_LIMIT ((size_t)8 << 20)
 
-/* Step 3: the header with its data section padded to a model's size. */
+/* The largest number after a "data_offsets" in the header: the data size
+ * a well-formed header asks for (a scan, not a parse: mutated headers
+ * should get padded too). */
+static size_t claimed_data_size(const uint8_t *header, size_t n) {
+    static const char key[] = "data_offsets";
+    size_t most = 0;
+    for (const uint8_t *p = header, *end = header + n;
+         (p = memmem(p, (size_t)(end - p), key, sizeof key - 1)); p++) {
+        const uint8_t *q = p + sizeof key - 1;
+        for (int numbers = 0; q < end && numbers < 2 && *q != ']'; q++) {
+            if (*q < '0' || *q > '9') continue;
+            size_t v = 0;
+            for (; q < end && *q >= '0' && *q <= '9'; q++)
+                v = v > PAD_LIMIT ? v : v * 10 + (size_t)(*q - '0');
+            if (v > most) most = v;
+            numbers++;
+        }
+    }
+    return most;
+}
+
+/* Step 3: the header with its data section padded to what it claims. */
 static void load_padded(const uint8_t *data, size_t size) {
+    static uint8_t *pattern; /* PAD_LIMIT bytes of small floats, made once */
     uint64_t hlen;
     if (size < 8) return;
     memcpy(&hlen, data, 8);
     if (hlen > size - 8) return;
     size_t have = size - 8 - (size_t)hlen;
-    size_t want = memmem(data + 8, (size_t)hlen, "3136", 4) ? BASIC_BYTES : COMPACT_BYTES;
-    if (have >= want) return;
+    size_t want = claimed_data_size(data + 8, (size_t)hlen);
+    if (want <= have || want > PAD_LIMIT) return;
+    if (!pattern) {
+        if (!(pattern = malloc(PAD_LIMIT))) abort();
+        for (size_t i = 0; i < PAD_LIMIT; i++)
+            pattern[i] = (i & 3) == 3 ? 0x3c : (uint8_t)(i * 29);
+    }
     size_t total = 8 + (size_t)hlen + want;
     uint8_t *buf = malloc(total);
     if (!buf) abort();
     memcpy(buf, data, size);
-    for (size_t i = size; i < total; i++) buf[i] = (i & 3) == 3 ? 0x3c : (uint8_t)(i * 29);
+    memcpy(buf + size, pattern + (size - 8 - (size_t)hlen), total - size);
     load_and_check(buf, total);
     free(buf);
 }

@@ -6,7 +6,7 @@
  * deterministic: no data set is needed.
  *
  *   model/  a complete compact model (with metadata), a complete strong
- *           model (batch norm), its header alone
+ *           model (batch norm), the headers of both alone
  *           (fuzz_model.c pads short data), the header of a basic model
  *           with its data cut short, a checkpoint's metadata
  *           without tensors, a tiny non-model safetensors file, "{}"
@@ -101,6 +101,8 @@ static void models(void) {
     digit_model_free(m);
     b = get_file(tmp, &n);
     put_file("model", "strong.safetensors", b, n);
+    memcpy(&hlen, b, 8);
+    put_file("model", "strong-header.safetensors", b, 8 + (size_t)hlen);
     free(b);
     remove(tmp);
     close(fd);

@@ -518,8 +518,39 @@ static void test_checkpoint_big_seed(void) {
     digit_dataset_free(ds);
 }
 
+/* A checkpoint whose options are each well formed but out of range (shear
+ * 512 degrees, found by fuzz_model) is refused when read, not handed to
+ * the caller. */
+static void test_checkpoint_options_in_range(void) {
+    size_t n;
+    uint8_t *b = read_bytes("fuzz/corpus/model/checkpoint2-meta.safetensors", &n);
+    CHECK(b != NULL, "the format-2 checkpoint seed is readable (run from the repository root)");
+    if (!b) return;
+    digit_checkpoint_info info;
+    digit_checkpoint_info_init(&info);
+    digit_train_options ran;
+    digit_train_options_init_default(&ran, "basic");
+    char dir[512], ckpt[600];
+    make_dir(dir, sizeof dir, "ckpt-range");
+    path_in(ckpt, sizeof ckpt, dir, "ok.ckpt");
+    write_bytes(ckpt, b, n);
+    CHECK_OK(digit_checkpoint_read(ckpt, &info, &ran));
+    const char key[] = "\"checkpoint.augment_shear\":\"0x0p+0\"";
+    uint8_t *at = memmem(b, n, key, sizeof key - 1);
+    CHECK(at != NULL, "the seed records the shear");
+    if (at) {
+        memcpy(at + sizeof key - 8, "0x1p+9", 6); /* same length: 512 degrees */
+        path_in(ckpt, sizeof ckpt, dir, "shear.ckpt");
+        write_bytes(ckpt, b, n);
+        CHECK_ERR(digit_checkpoint_read(ckpt, &info, &ran), DIGIT_ERR_FORMAT,
+                  "checkpoint options are invalid: augment_shear");
+    }
+    free(b);
+}
+
 int main(void) {
     if (!make_test_root("test-train-api")) return 1;
+    test_checkpoint_options_in_range();
     test_train_options();
     test_options_check();
     test_determinism();
