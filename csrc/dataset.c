@@ -187,6 +187,26 @@ DIGIT_API digit_status digit_dataset_slice(const digit_dataset *ds, size_t start
                                 ds->labels + start, count, out);
 }
 
+DIGIT_API digit_status digit_dataset_concat(const digit_dataset *a, const digit_dataset *b,
+                                            digit_dataset **out) {
+    digit_clear_error();
+    if (!out) return digit_null("digit_dataset_concat", "out");
+    *out = NULL;
+    if (!a) return digit_null("digit_dataset_concat", "a");
+    if (!b) return digit_null("digit_dataset_concat", "b");
+    if (a->count > SIZE_MAX / DIGIT_IMAGE_PIXELS - b->count)
+        return digit_fail(DIGIT_ERR_ARGUMENT, "%zu + %zu images is not a usable size",
+                          a->count, b->count);
+    digit_status st = make(a->count + b->count, out);
+    if (st != DIGIT_OK) return st;
+    memcpy((*out)->images, a->images, a->count * DIGIT_IMAGE_PIXELS);
+    memcpy((*out)->images + a->count * DIGIT_IMAGE_PIXELS, b->images,
+           b->count * DIGIT_IMAGE_PIXELS);
+    memcpy((*out)->labels, a->labels, a->count);
+    memcpy((*out)->labels + a->count, b->labels, b->count);
+    return DIGIT_OK;
+}
+
 static void dataset_release(digit_dataset *ds) {
     free(ds->image_block);
     free(ds->label_block);

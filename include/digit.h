@@ -64,16 +64,16 @@ extern "C" {
  * package, the Swift module and `digitc --version` all read it from here
  * (or from digit_version() at run time). */
 #define DIGIT_VERSION_MAJOR 2
-#define DIGIT_VERSION_MINOR 1
+#define DIGIT_VERSION_MINOR 2
 #define DIGIT_VERSION_PATCH 0
 
 #define DIGIT_STRINGIFY_(x) #x
 #define DIGIT_STRINGIFY(x) DIGIT_STRINGIFY_(x)
-/* "2.1.0" */
+/* "2.2.0" */
 #define DIGIT_VERSION_STRING                                                 \
     DIGIT_STRINGIFY(DIGIT_VERSION_MAJOR) "." DIGIT_STRINGIFY(                \
         DIGIT_VERSION_MINOR) "." DIGIT_STRINGIFY(DIGIT_VERSION_PATCH)
-/* 20100 for 2.1.0: comparable with < and >. */
+/* 20200 for 2.2.0: comparable with < and >. */
 #define DIGIT_VERSION_NUMBER                                                 \
     (DIGIT_VERSION_MAJOR * 10000 + DIGIT_VERSION_MINOR * 100 +               \
      DIGIT_VERSION_PATCH)
@@ -97,6 +97,7 @@ DIGIT_API int digit_version_number(void);
 #define DIGIT_MAX_THREADS 1024       /* threads: 0 (one per core) .. */
 #define DIGIT_MAX_METADATA 64        /* user metadata keys per model (reserved ones not counted) */
 #define DIGIT_MAX_ARCH_NAME 32       /* bytes of an architecture name, NUL included */
+#define DIGIT_MAX_FOLDER_IMAGES 1000000 /* pictures digit_dataset_load_folder reads */
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -317,6 +318,23 @@ DIGIT_API digit_status digit_dataset_create(const uint8_t *images,
 DIGIT_API digit_status digit_dataset_slice(const digit_dataset *dataset,
                                            size_t start, size_t count,
                                            digit_dataset **out);
+/* The user's own labelled pictures, laid out as torchvision's ImageFolder:
+ * dir/0/..., dir/1/..., ... dir/9/... (class folders may be missing; folders
+ * inside them are walked too). Each file is read and preprocessed as
+ * digit_image_load does, in the order of the sorted paths. Names starting
+ * with '.' and files beside the class folders are passed over; any other
+ * folder there is refused. (Since 2.2.)
+ * Returns DIGIT_ERR_ARGUMENT (no pictures, a folder not named 0-9, more
+ * than DIGIT_MAX_FOLDER_IMAGES), DIGIT_ERR_IO, DIGIT_ERR_FORMAT or
+ * DIGIT_ERR_IMAGE (a file that is not a usable picture, named in the
+ * message) or DIGIT_ERR_MEMORY. */
+DIGIT_API digit_status digit_dataset_load_folder(const char *dir,
+                                                 digit_dataset **out);
+/* A new dataset of a's images followed by b's (for fine-tuning on one's
+ * own pictures mixed with MNIST). (Since 2.2.) */
+DIGIT_API digit_status digit_dataset_concat(const digit_dataset *a,
+                                            const digit_dataset *b,
+                                            digit_dataset **out);
 /* Frees the dataset (NULL: nothing). Called while a digit_train uses it
  * (from a training callback, say), the memory is released when the last
  * such training returns. */

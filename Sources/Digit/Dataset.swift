@@ -61,6 +61,24 @@ public final class Dataset: @unchecked Sendable {
         }
     }
 
+    /// Your own labelled pictures, in folders named by their digit as
+    /// torchvision's ImageFolder has them: `folder/0/…` to `folder/9/…`
+    /// (folders inside those are read too), any format ``Image`` reads, each
+    /// preprocessed as ``Image/init(contentsOf:)`` does, in sorted path
+    /// order. Hidden files and files beside the class folders are passed over.
+    /// - Throws: ``DigitError`` naming the folder or the file: `.argument`
+    ///   for no pictures or a folder not named 0–9, `.io`, `.format` or
+    ///   `.image` for a file that cannot be read as a picture of a digit.
+    public init(imageFolder folder: URL) throws {
+        handle = try folder.withCPath { dir in try Dataset.make { digit_dataset_load_folder(dir, $0) } }
+    }
+
+    /// A new dataset of this one's samples followed by `other`'s, e.g. your
+    /// own pictures mixed with MNIST.
+    public func appending(_ other: Dataset) throws -> Dataset {
+        Dataset(handle: try Dataset.make { digit_dataset_concat(handle, other.handle, $0) })
+    }
+
     /// A dataset copied from memory: `count × 784` pixels and `count`
     /// labels 0…9.
     public init(pixels: [UInt8], labels: [UInt8]) throws {

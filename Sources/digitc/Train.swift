@@ -9,10 +9,11 @@ struct Train: ParsableCommand {
         discussion: """
             Options not given take the architecture's defaults (basic: Adam 0.001,
             batches of 64, 10 epochs; compact: the same with the learning rate
-            times 0.01 after epochs 5 and 8; strong: batch norm and dropout, 6
+            times 0.01 after epochs 5 and 8; strong: batch norm and dropout, 12
             epochs of batch 128 under a one-cycle schedule peaking at 0.004, with
             augmentation rotate=10,scale=0.1,shift=0.08 and label smoothing 0.1;
-            speedrun: one epoch of batch 256, one-cycle at 0.01, betas 0.7,0.9).
+            speedrun: one epoch of batch 256, one-cycle at 0.01, betas 0.7,0.9,
+            label smoothing 0.1).
             MNIST is read from --data or $DIGIT_DATA exactly as it is there
             (missing files are an error; --fetch downloads them); without
             either, from the per-user cache, which is fetched into when it
@@ -21,6 +22,16 @@ struct Train: ParsableCommand {
             --validation N holds out the last N training images and evaluates on
             them after every epoch instead of the test set (choose settings on
             it, not on the test set).
+
+            Your own digits: --from MODEL starts from a trained model (its
+            architecture and its weights) and --images DIR trains on your own
+            labelled pictures instead of MNIST's training set, in folders named
+            by their digit (DIR/0/..., DIR/1/..., ... DIR/9/..., as torchvision's
+            ImageFolder has them), any format classify reads, preprocessed the
+            same way; --mix-mnist N adds N MNIST training images to them, so the
+            model does not forget the digits it knew. The MNIST test set is still
+            what each epoch is scored on, and the run prints the accuracy on
+            your pictures before and after.
 
             Written next to --output (default model.safetensors), with <stem> the
             output path without .safetensors:
@@ -40,6 +51,7 @@ struct Train: ParsableCommand {
               digitc train --arch strong --validation 5000
               digitc train --arch basic --augment rotate=15,scale=0.15,shift=0.1 --schedule cosine
               digitc train --arch strong --show-augmented augmented.png
+              digitc train --from models/digit-basic.safetensors --images my-digits --mix-mnist 5000 --epochs 3 --output mine.safetensors
             """)
 
     @Option(help: ArgumentHelp("Architecture: \(Preset.allCases.map(\.rawValue).joined(separator: " or ")) (default: basic, or the checkpoint's with --resume).", valueName: "name"))
@@ -113,6 +125,15 @@ struct Train: ParsableCommand {
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Hold out the last N training images and evaluate on them instead of the test set.", valueName: "n"))
     var validation: Int?
+
+    @Option(name: .customLong("from"), help: ArgumentHelp("Start from this trained model: its architecture and weights (fine-tuning).", valueName: "file"))
+    var startModel: String?
+
+    @Option(help: ArgumentHelp("Train on your own pictures in DIR/0 ... DIR/9 instead of MNIST's training set.", valueName: "dir"))
+    var images: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --images: add the first N MNIST training images to them (default: 0).", valueName: "n"))
+    var mixMnist: Int?
 
     @Option(help: ArgumentHelp("Write a PNG grid of 64 augmented training images (epoch 1, as training sees them) and exit.", valueName: "file"))
     var showAugmented: String?
@@ -229,6 +250,9 @@ struct Train: ParsableCommand {
         if effective == .multistep, let epochs, let last = milestones?.last, last > epochs {
             throw ValidationError("--milestones: epoch \(last) is past the run's \(epochs) epochs")
         }
+        if images == nil, mixMnist != nil { throw ValidationError("--mix-mnist needs --images") }
+        if images != nil, limit != nil { throw ValidationError("--limit cannot be used with --images (--mix-mnist sets how much of MNIST to add)") }
+        if let mixMnist, mixMnist < 0 { throw ValidationError("--mix-mnist must be 0 or more, not \(mixMnist)") }
         if output.isEmpty || output.hasSuffix("/") {
             throw ValidationError("--output must name a file, not '\(output)'")
         }
@@ -272,13 +296,18 @@ struct Train: ParsableCommand {
     func run() throws {
         let files = try OutputFiles(output: output)
         let resumeURL = try resume.map { try Locations.existingFile($0, what: "checkpoint") }
-        let data = try loadData()
-        let preset = try choosePreset(resuming: resumeURL)
+        let startURL = try startModel.map { try Locations.existingFile($0, what: "model") }
+        let startingModel = try startURL.map { try Model(contentsOf: $0) }
+        var data = try loadData()
+        let own = try images.map { try ownPictures(in: $0) }
+        if let own { data.train = try mixed(own, with: data.train) }
+        let preset = try choosePreset(resuming: resumeURL, startingFrom: startingModel)
         if let showAugmented {
             try writeAugmentedGrid(of: data.train, options: try options(for: preset), to: showAugmented)
             return
         }
-        let model = try Model(preset: preset, seed: seed ?? 1)
+        let model = try startingModel ?? Model(preset: preset, seed: seed ?? 1)
+        let ownBefore = try own.map { try model.evaluate(on: $0).accuracy }
         var options = try options(for: preset)
         options.checkpoint = files.checkpoint
         Console.note("training \(preset) (\(Format.grouped(model.parameterCount)) parameters) on \(Format.grouped(data.train.count)) images, testing on \(Format.grouped(data.test.count)); \(options.epochs) epoch\(options.epochs == 1 ? "" : "s"), batch \(options.batchSize), lr \(options.learningRate)\(options.milestones.isEmpty ? "" : ", x\(options.gamma) after epochs \(options.milestones.map(String.init).joined(separator: ","))")")
@@ -286,9 +315,14 @@ struct Train: ParsableCommand {
         let history = try trainReportingProgress(model, data: data, options: options, resumingFrom: resumeURL,
                                                  files: files, earlier: earlier)
         let result = try finalScore(of: model, history: history, test: data.test)
+        if let own, let ownBefore {
+            let after = try model.evaluate(on: own).accuracy
+            Console.note("your \(Format.grouped(own.count)) pictures: \(Format.percent(ownBefore)) right before training, \(Format.percent(after)) after")
+        }
         try saveModel(model, options: options, result: result, trainImages: data.train.count, to: files.model)
+        let wallTime = ProcessClock.secondsSinceStart
         try writeMetrics(files: files, preset: preset, options: options, data: data, result: result, history: history)
-        printSummary(files: files, result: result)
+        printSummary(files: files, result: result, wallTime: wallTime)
     }
 
     // MARK: The steps of a run
@@ -340,6 +374,24 @@ struct Train: ParsableCommand {
         return (trainSet, testSet)
     }
 
+    /// --images: the user's labelled pictures, with how many of each digit.
+    func ownPictures(in path: String) throws -> Dataset {
+        let url = URL(fileURLWithPath: Locations.expandingTilde(path))
+        let own = try Dataset(imageFolder: url)
+        var perDigit = [Int](repeating: 0, count: 10)
+        for label in own.labels { perDigit[Int(label)] += 1 }
+        let counts = perDigit.enumerated().filter { $0.element > 0 }.map { "\($0.offset): \($0.element)" }
+        Console.note("read \(Format.grouped(own.count)) pictures from \(Format.path(url)) (\(counts.joined(separator: ", ")))")
+        return own
+    }
+
+    /// The training set of an --images run: the pictures, then --mix-mnist
+    /// MNIST training images.
+    func mixed(_ own: Dataset, with mnist: Dataset) throws -> Dataset {
+        let n = min(mixMnist ?? 0, mnist.count)
+        return n == 0 ? own : try own.appending(try mnist.prefix(count: n))
+    }
+
     /// --show-augmented: the first 64 training images as epoch 1 shows
     /// them, an 8 x 8 grid with a 2-pixel gap, scaled up 2x.
     func writeAugmentedGrid(of train: Dataset, options: TrainingOptions, to path: String) throws {
@@ -363,9 +415,18 @@ struct Train: ParsableCommand {
         Console.out("wrote \(Format.path(url)): \(n) training images, augmented with rotate=\(a.rotate),scale=\(a.scale),shift=\(a.shift),shear=\(a.shear)")
     }
 
-    /// --arch, else the checkpoint's architecture, else basic.
-    func choosePreset(resuming resumeURL: URL?) throws -> Preset {
+    /// --arch, else the checkpoint's or the --from model's architecture,
+    /// else basic.
+    func choosePreset(resuming resumeURL: URL?, startingFrom start: Model?) throws -> Preset {
         let resumed = try resumeURL.map { try Checkpoint(contentsOf: $0).preset }
+        if let start, let startModel {
+            let other = arch.flatMap(Preset.init(rawValue:)) ?? resumed
+            if let other, other != start.preset {
+                throw CLIError("--from \(startModel): the model is a \(start.preset), not a \(other); leave out --arch to fine-tune it",
+                               exitCode: ExitStatus.usage)
+            }
+            return start.preset
+        }
         if let arch, let preset = Preset(rawValue: arch) {
             if let resumed, resumed != preset, let resumeURL {
                 throw CLIError("--arch \(arch): the checkpoint \(Format.path(resumeURL)) is of a \(resumed) run; resume it with --arch \(resumed) or without --arch",
@@ -477,13 +538,14 @@ struct Train: ParsableCommand {
         try MetricsFiles.write(Data(TrainingChart(title: title, records: history).svg().utf8), to: files.svg)
     }
 
-    func printSummary(files: OutputFiles, result: Result) {
+    func printSummary(files: OutputFiles, result: Result, wallTime: Double) {
         if let testAccuracy = result.testAccuracy, let testLoss = result.testLoss {
             Console.out("test accuracy \(Format.percent(testAccuracy)), test loss \(Format.fixed(testLoss, 4))")
         }
         for url in [files.model, files.checkpoint, files.csv, files.json, files.svg] {
             Console.out("wrote \(Format.path(url))")
         }
+        Console.out("wall time \(Format.fixed(wallTime, 2)) s, from process start to the model written")
     }
 }
 

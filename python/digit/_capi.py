@@ -252,6 +252,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "digit_dataset_load_mnist": (c_int, [c_char_p, c_int, POINTER(dataset_p)]),
     "digit_dataset_create": (c_int, [_u8_p, _u8_p, c_size_t, POINTER(dataset_p)]),
     "digit_dataset_slice": (c_int, [dataset_p, c_size_t, c_size_t, POINTER(dataset_p)]),
+    "digit_dataset_load_folder": (c_int, [c_char_p, POINTER(dataset_p)]),
+    "digit_dataset_concat": (c_int, [dataset_p, dataset_p, POINTER(dataset_p)]),
     "digit_dataset_free": (None, [dataset_p]),
     "digit_dataset_count": (c_size_t, [dataset_p]),
     "digit_dataset_images": (_u8_p, [dataset_p]),

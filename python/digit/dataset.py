@@ -39,16 +39,18 @@ def mnist_dir(directory: Optional[PathLike] = None) -> Path:
 class Dataset(Handle):
     """Labelled 28x28 uint8 images held by libdigit (digit_dataset).
 
-    Make one with :meth:`load`, :meth:`mnist` or :meth:`from_arrays`.
-    ``len(ds)``, ``ds.images`` ((N, 28, 28) uint8 copy), ``ds.labels``
-    ((N,) uint8 copy) and ``ds[a:b]`` (a copy of a contiguous range).
+    Make one with :meth:`load`, :meth:`mnist`, :meth:`from_folder` or
+    :meth:`from_arrays`. ``len(ds)``, ``ds.images`` ((N, 28, 28) uint8
+    copy), ``ds.labels`` ((N,) uint8 copy), ``ds[a:b]`` (a copy of a
+    contiguous range) and ``a + b`` (a copy of both, a's images first).
     """
 
     _kind = "Dataset"
     _free_fn = "digit_dataset_free"
 
     def __init__(self, *args: Any, **kwargs: Any):
-        raise TypeError("use Dataset.load(), Dataset.mnist() or Dataset.from_arrays()")
+        raise TypeError("use Dataset.load(), Dataset.mnist(), Dataset.from_folder() or "
+                        "Dataset.from_arrays()")
 
     @classmethod
     def load(cls, images_path: PathLike, labels_path: PathLike) -> "Dataset":
@@ -78,6 +80,29 @@ class Dataset(Handle):
                 os.path.join(d, f"{prefix}-images-idx3-ubyte".encode()),
                 os.path.join(d, f"{prefix}-labels-idx1-ubyte".encode()), d))
         return cls._adopt(lib, int(out.value or 0))
+
+    @classmethod
+    def from_folder(cls, directory: PathLike) -> "Dataset":
+        """Your own labelled pictures, in folders named by their digit as
+        torchvision's ImageFolder has them: ``directory/0/…`` to
+        ``directory/9/…``, any format :func:`digit.load_image` reads, each
+        preprocessed as it does, in sorted path order. Raises DigitError
+        naming the folder or file that is not usable."""
+        lib = _capi.library()
+        d = fspath(directory, "directory")
+        out = _capi.dataset_p()
+        _capi.check(lib, lib.digit_dataset_load_folder(d, ctypes.byref(out)), d)
+        return cls._adopt(lib, int(out.value or 0))
+
+    def __add__(self, other: "Dataset") -> "Dataset":
+        """A new dataset of this one's images followed by `other`'s (to
+        fine-tune on your own pictures mixed with MNIST, say)."""
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        with self._use() as a, other._use() as b:
+            out = _capi.dataset_p()
+            _capi.check(self._lib, self._lib.digit_dataset_concat(a, b, ctypes.byref(out)))
+        return Dataset._adopt(self._lib, int(out.value or 0))
 
     @classmethod
     def from_arrays(cls, images: Any, labels: Any) -> "Dataset":

@@ -102,3 +102,54 @@ def test_from_arrays(test_set):
 def test_from_arrays_refuses_bad_input(images, labels, exc, match):
     with pytest.raises(exc, match=match):
         digit.Dataset.from_arrays(images, np.asarray(labels))
+
+
+def write_folder(root, test_set, per_class=2):
+    """An ImageFolder-style tree of black-on-white JPEG and PNG files made
+    from MNIST test digits; returns {relative path: label}."""
+    from PIL import Image
+
+    made = {}
+    images, labels = test_set.images[:200], test_set.labels[:200]
+    for label in range(10):
+        (root / str(label)).mkdir(parents=True)
+        picks = np.flatnonzero(labels == label)[:per_class]
+        for k, i in enumerate(picks):
+            name = f"{label}/{k}.{'png' if k % 2 else 'jpg'}"
+            picture = Image.fromarray(255 - images[i]).resize((84, 84))
+            picture.save(root / name, quality=95)
+            made[name] = label
+    return made
+
+
+def test_folder_of_own_pictures(tmp_path, test_set):
+    made = write_folder(tmp_path / "mine", test_set)
+    (tmp_path / "mine" / "notes.txt").write_text("files beside the class folders are passed over")
+    with digit.Dataset.from_folder(tmp_path / "mine") as ds:
+        assert len(ds) == len(made) == 20
+        order = sorted(made)
+        assert list(ds.labels) == [made[name] for name in order]
+        for k, name in enumerate(order):
+            np.testing.assert_array_equal(ds.images[k],
+                                          digit.load_image(tmp_path / "mine" / name))
+        with digit.Dataset.from_arrays(test_set.images[:3], test_set.labels[:3]) as few:
+            with few + ds as both:
+                assert len(both) == 23
+                np.testing.assert_array_equal(both.labels[:3], test_set.labels[:3])
+                np.testing.assert_array_equal(both.images[3:], ds.images)
+
+
+def test_folder_errors_name_the_problem(tmp_path, test_set):
+    write_folder(tmp_path / "mine", test_set, per_class=1)
+    (tmp_path / "mine" / "3" / "scan.txt").write_text("not a picture")
+    with pytest.raises(digit.DigitError, match="scan.txt"):
+        digit.Dataset.from_folder(tmp_path / "mine")
+    (tmp_path / "mine" / "3" / "scan.txt").unlink()
+    (tmp_path / "mine" / "ten").mkdir()
+    with pytest.raises(digit.DigitError, match="ten: not a class folder"):
+        digit.Dataset.from_folder(tmp_path / "mine")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(digit.DigitError, match="no pictures"):
+        digit.Dataset.from_folder(tmp_path / "empty")
+    with pytest.raises(digit.DigitError, match="missing"):
+        digit.Dataset.from_folder(tmp_path / "missing")

@@ -479,6 +479,15 @@ static void test_null_datasets(digit_dataset *ds) {
     CHECK_NULL(digit_dataset_slice(NULL, 0, 1, &out), "digit_dataset_slice", "dataset");
     CHECK(out == NULL, "digit_dataset_slice(NULL dataset) left *out set");
     CHECK_NULL(digit_dataset_slice(ds, 0, 1, NULL), "digit_dataset_slice", "out");
+    out = (digit_dataset *)1;
+    CHECK_NULL(digit_dataset_load_folder(NULL, &out), "digit_dataset_load_folder", "dir");
+    CHECK(out == NULL, "digit_dataset_load_folder(NULL dir) left *out set");
+    CHECK_NULL(digit_dataset_load_folder("/tmp", NULL), "digit_dataset_load_folder", "out");
+    out = (digit_dataset *)1;
+    CHECK_NULL(digit_dataset_concat(NULL, ds, &out), "digit_dataset_concat", "a");
+    CHECK(out == NULL, "digit_dataset_concat(NULL a) left *out set");
+    CHECK_NULL(digit_dataset_concat(ds, NULL, &out), "digit_dataset_concat", "b");
+    CHECK_NULL(digit_dataset_concat(ds, ds, NULL), "digit_dataset_concat", "out");
 }
 
 static int stop_at_once(const digit_batch_progress *p, void *user) {

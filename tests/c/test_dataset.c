@@ -2,7 +2,8 @@
 /*
  * test_dataset.c — csrc/dataset.c: IDX files raw and gzipped, by path and
  * by MNIST folder, every kind of malformed file, and the in-memory
- * dataset API (create, slice, accessors).
+ * dataset API (create, slice, concat, accessors), and datasets from a
+ * folder of labelled pictures (digit_dataset_load_folder, in folder.c).
  */
 #define _GNU_SOURCE 1
 
@@ -216,10 +217,108 @@ static void test_dataset_api(void) {
     digit_dataset_free(NULL);
 }
 
+static void test_concat(void) {
+    uint8_t img[3 * DIGIT_IMAGE_PIXELS], lab[3] = {4, 5, 6};
+    for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)(i * 13);
+    digit_dataset *a = NULL, *b = NULL, *c = (digit_dataset *)1;
+    CHECK_OK(digit_dataset_create(img, lab, 1, &a));
+    CHECK_OK(digit_dataset_create(img + DIGIT_IMAGE_PIXELS, lab + 1, 2, &b));
+    CHECK_OK(digit_dataset_concat(a, b, &c));
+    CHECK(digit_dataset_count(c) == 3 && !memcmp(digit_dataset_images(c), img, sizeof img) &&
+              !memcmp(digit_dataset_labels(c), lab, 3),
+          "a then b");
+    digit_dataset_free(c);
+    CHECK_ERR(digit_dataset_concat(a, NULL, &c), DIGIT_ERR_ARGUMENT, "b is NULL");
+    CHECK(c == NULL, "out cleared");
+    digit_dataset_free(a);
+    digit_dataset_free(b);
+}
+
+/* ---- folders of labelled pictures ---- */
+
+/* A 48x40 dark-on-light picture of a stroke whose slant and length depend
+ * on k, saved as PNG at dir/name. */
+static void put_picture(const char *dir, const char *name, int k) {
+    enum { W = 40, H = 48 };
+    uint8_t px[W * H];
+    memset(px, 230, sizeof px);
+    for (int y = 8; y < 40 - (k % 3) * 4; y++)
+        for (int dx = 0; dx < 5; dx++) px[y * W + 14 + dx + (y * (k % 4)) / 12] = 20;
+    char path[600];
+    path_in(path, sizeof path, dir, name);
+    CHECK_OK(digit_image_save_png(path, px, W, H));
+}
+
+static void sub_dir(char *out, size_t cap, const char *dir, const char *name) {
+    path_in(out, cap, dir, name);
+    mkdir(out, 0755);
+}
+
+static void test_folder_good(void) {
+    char root[512], c0[600], c3[600], deep[700];
+    make_dir(root, sizeof root, "folder");
+    sub_dir(c3, sizeof c3, root, "3");
+    sub_dir(c0, sizeof c0, root, "0");
+    sub_dir(deep, sizeof deep, c3, "more");
+    put_picture(c3, "b.png", 1);
+    put_picture(c3, "a.png", 2);
+    put_picture(deep, "c.png", 3);
+    put_picture(c0, "z.png", 4);
+    char extra[600];
+    path_in(extra, sizeof extra, root, "README.txt"); /* beside the classes: passed over */
+    write_bytes(extra, "labels are folder names\n", 24);
+    path_in(extra, sizeof extra, c0, ".DS_Store"); /* hidden: passed over */
+    write_bytes(extra, "x", 1);
+    digit_dataset *ds = NULL;
+    CHECK_OK(digit_dataset_load_folder(root, &ds));
+    CHECK(digit_dataset_count(ds) == 4, "4 pictures, %zu loaded", digit_dataset_count(ds));
+    if (digit_dataset_count(ds) != 4) {
+        digit_dataset_free(ds);
+        return;
+    }
+    /* Sorted by path: 0/z, 3/a, 3/b, 3/more/c. */
+    static const uint8_t want[4] = {0, 3, 3, 3};
+    static const char *const order[4] = {"0/z.png", "3/a.png", "3/b.png", "3/more/c.png"};
+    CHECK(!memcmp(digit_dataset_labels(ds), want, 4), "labels from the folder names");
+    for (int i = 0; i < 4; i++) {
+        char path[700];
+        uint8_t px[DIGIT_IMAGE_PIXELS];
+        path_in(path, sizeof path, root, order[i]);
+        CHECK_OK(digit_image_load(path, px, NULL));
+        CHECK(!memcmp(digit_dataset_images(ds) + i * DIGIT_IMAGE_PIXELS, px, sizeof px),
+              "image %d is %s preprocessed as digit_image_load does", i, order[i]);
+    }
+    digit_dataset_free(ds);
+}
+
+static void test_folder_bad(void) {
+    char root[512], sub[600], file[700];
+    digit_dataset *ds = (digit_dataset *)1;
+    make_dir(root, sizeof root, "folder-empty");
+    CHECK_ERR(digit_dataset_load_folder(root, &ds), DIGIT_ERR_ARGUMENT, "no pictures");
+    CHECK(ds == NULL, "out cleared");
+    sub_dir(sub, sizeof sub, root, "7"); /* a class folder with nothing in it */
+    CHECK_ERR(digit_dataset_load_folder(root, &ds), DIGIT_ERR_ARGUMENT, "no pictures");
+    sub_dir(sub, sizeof sub, root, "seven");
+    CHECK_ERR(digit_dataset_load_folder(root, &ds), DIGIT_ERR_ARGUMENT, "seven: not a class folder");
+    rmdir(sub);
+    path_in(sub, sizeof sub, root, "7");
+    path_in(file, sizeof file, sub, "notes.txt");
+    write_bytes(file, "not a picture", 13);
+    CHECK_ERR(digit_dataset_load_folder(root, &ds), DIGIT_ERR_FORMAT, "notes.txt");
+    path_in(file, sizeof file, root, "missing");
+    CHECK_ERR(digit_dataset_load_folder(file, &ds), DIGIT_ERR_IO, "missing");
+    CHECK_ERR(digit_dataset_load_folder(NULL, &ds), DIGIT_ERR_ARGUMENT, "dir is NULL");
+    CHECK(ds == NULL, "out cleared");
+}
+
 int main(void) {
     if (!make_test_root("test-dataset")) return 1;
     test_idx();
     test_dataset_api();
+    test_concat();
+    test_folder_good();
+    test_folder_bad();
     remove_tree(test_root);
     return test_summary("test_dataset");
 }

@@ -213,6 +213,32 @@ struct CLITests {
         #expect(train.stderr.contains("on 128 images, testing on 32"), "\(train.stderr)")
     }
 
+    @Test func fineTunesOnOwnPictures() throws {
+        let f = try CLIFixture(train: 160, test: 60)
+        for digit in 0..<10 {
+            for k in 0..<3 { try f.writeDigitPNG("mine/\(digit)/\(k).png", digit: digit) }
+        }
+        let before = try Model(contentsOf: f.dir.file("model.safetensors"))
+        let tune = try f.run("train", "--from", f.model, "--images", "mine", "--mix-mnist", "64", "--data", f.data,
+                             "--epochs", "2", "--batch-size", "16", "--threads", "1", "--output", "tuned.safetensors")
+        #expect(tune.status == 0, "\(tune.stderr)")
+        #expect(tune.stderr.contains("read 30 pictures from"), "\(tune.stderr)")
+        #expect(tune.stderr.contains("on 94 images"), "30 own + 64 MNIST: \(tune.stderr)")
+        #expect(tune.stderr.contains("your 30 pictures: "), "\(tune.stderr)")
+        #expect(tune.stdout.contains("wall time "))
+        let tuned = try Model(contentsOf: f.dir.file("tuned.safetensors"))
+        #expect(tuned.preset == before.preset, "the --from model's architecture")
+        #expect(tuned.weights != before.weights, "trained further")
+        #expect(tuned[metadata: "train_images"] == "94")
+
+        let wrongArch = try f.run("train", "--from", f.model, "--arch", "basic", "--images", "mine", "--data", f.data)
+        #expect(wrongArch.status == 1 && wrongArch.stderr.contains("is a compact, not a basic"), "\(wrongArch.stderr)")
+        try FileManager.default.createDirectory(at: f.dir.file("mine/x"), withIntermediateDirectories: true)
+        let badFolder = try f.run("train", "--from", f.model, "--images", "mine", "--data", f.data)
+        #expect(badFolder.status == 2 && badFolder.stderr.contains("mine/x: not a class folder"), "\(badFolder.stderr)")
+        #expect(!f.exists("model.checkpoint.safetensors"))
+    }
+
     @Test func classify() throws {
         let f = try CLIFixture()
         try f.writeDigitPNG("seven.png", digit: 7)
@@ -417,6 +443,9 @@ struct CLITests {
         (["train", "--arch", "strong", "--milestones", "3"], "--schedule multistep"),
         (["train", "--epochs", "2", "--milestones", "3"], "past the run's 2 epochs"),
         (["train", "--validation", "0"], "--validation"),
+        (["train", "--mix-mnist", "10"], "--mix-mnist needs --images"),
+        (["train", "--images", "mine", "--limit", "10"], "--limit cannot be used with --images"),
+        (["train", "--images", "mine", "--mix-mnist", "-1"], "--mix-mnist must be 0 or more"),
         (["classify", "--top", "11", "x.png"], "--top"),
         (["classify", "--min-confidence", "1.5", "x.png"], "--min-confidence"),
         (["classify", "-", "-"], "standard input"),

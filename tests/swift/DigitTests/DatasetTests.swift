@@ -67,4 +67,26 @@ struct DatasetTests {
         let missing = #expect(throws: DigitError.self) { try Dataset(mnistDirectory: dir.file("nowhere"), split: .test) }
         #expect(missing?.message.contains("nowhere") == true)
     }
+
+    @Test func readsAFolderOfOwnPictures() throws {
+        let dir = try TemporaryDirectory()
+        let root = dir.file("mine")
+        for digit in [1, 4, 7] {
+            let folder = root.appendingPathComponent(String(digit))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for k in 0..<2 {
+                try Image.savePNG(gray: Synthetic.paperBitmap(digit, seed: UInt64(k + 1)), width: 84, height: 84,
+                                  to: folder.appendingPathComponent("\(k).png"))
+            }
+        }
+        let own = try Dataset(imageFolder: root)
+        #expect(own.labels == [1, 1, 4, 4, 7, 7])
+        #expect(own[2].image.pixels == (try Image(contentsOf: root.appendingPathComponent("4/0.png"))).pixels)
+        let mixed = try Synthetic.dataset(count: 3).appending(own)
+        #expect(mixed.count == 9 && Array(mixed.labels.suffix(6)) == own.labels)
+
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("eleven"), withIntermediateDirectories: true)
+        let error = #expect(throws: DigitError.self) { try Dataset(imageFolder: root) }
+        #expect(error?.message.contains("eleven: not a class folder") == true)
+    }
 }
