@@ -31,12 +31,16 @@ LIB_CFLAGS := -std=c11 $(WARN) -ffp-contract=off -fPIC -fvisibility=hidden -DNDE
 LIBS := -lopenblas -lpng16 -ljpeg -lz -lm -lpthread
 TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Icsrc $(CFLAGS)
 
-.PHONY: all clean test test-c example bench model version FORCE
+.PHONY: all clean test test-c example bench model model-strong version print-default-model FORCE
 all: $(BUILD)/$(SHLIB) $(BUILD)/libdigit.a $(BUILD)/digit.pc
 
 # For scripts that need the numbers (the Python build, tests/install.sh).
 version:
 	@echo $(VERSION)
+
+# The shipped model's file name (DIGIT_DEFAULT_MODEL_FILE), for scripts.
+print-default-model:
+	@echo $(DEFAULT_MODEL)
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h include/digit.h
 	@mkdir -p $(dir $@)
@@ -144,6 +148,12 @@ model:
 	swift build -c release
 	.build/release/digitc train --arch basic --seed 1 --threads 2 \
 	    --output models/digit-basic.safetensors
+
+# The shipped strong model (about 6 minutes on 2 cores).
+model-strong:
+	swift build -c release
+	.build/release/digitc train --arch strong --seed 1 --threads 2 \
+	    --output models/digit-strong.safetensors
 
 clean:
 	rm -rf $(BUILD)

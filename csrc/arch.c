@@ -93,7 +93,9 @@ static const arch_spec ARCHS[] = {
         },
         .mean = 0.1307f,
         .std = 0.3081f,
-        .epochs = 6,
+        /* 6 epochs gave 99.56% on the validation split and 99.5x on test;
+         * 12 reach the 99.6% mean (seed 1: 99.65%) inside 10 minutes. */
+        .epochs = 12,
         .batch_size = 128,
         .learning_rate = 0.004,
         .gamma = 1.0,
@@ -134,6 +136,10 @@ static const arch_spec ARCHS[] = {
         .schedule = DIGIT_SCHEDULE_ONECYCLE,
         .beta1 = 0.7,
         .beta2 = 0.9,
+        /* Chosen on the validation split (the last 5,000 training images,
+         * seeds 1-5): 99.06% mean as published, 99.25% with label smoothing
+         * 0.1 (0.2: 99.22%; lr 0.015: 99.04%; pct_start 0.2: 99.11%). */
+        .label_smoothing = 0.1,
     },
 };
 

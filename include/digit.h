@@ -142,7 +142,10 @@ typedef struct digit_model digit_model;
  * schedule: the most accurate) and "speedrun" (a small network trained for
  * one epoch: 99% in seconds). Returns NULL past the end. Static storage. */
 DIGIT_API const char *digit_preset_name(size_t index);
-#define DIGIT_DEFAULT_MODEL_FILE "digit-basic.safetensors"
+/* The model the front ends load when none is named: "strong" since 2.2 (it
+ * reads MNIST, other writers' digits and photo-like pictures better than
+ * "basic", whose file, digit-basic.safetensors, still ships in models/). */
+#define DIGIT_DEFAULT_MODEL_FILE "digit-strong.safetensors"
 DIGIT_API const char *digit_default_model_file(void); /* DIGIT_DEFAULT_MODEL_FILE; static storage */
 
 /* A new model of preset `preset` with weights initialised as PyTorch does

@@ -17,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 data="${DIGIT_DATA:?set DIGIT_DATA to a folder holding MNIST}"
+# The shipped model's file name, spelled once in digit.h.
+model=$(make --no-print-directory -s print-default-model)
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/digit-install-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -39,7 +41,7 @@ step "installed digitc from $PWD"
 out=$(run "$prefix/bin/digitc" classify seven.png) || fail "digitc classify"
 [[ $out == "seven.png: 7 "* ]] || fail "digitc classify printed: $out"
 out=$(run "$prefix/bin/digitc" info) || fail "digitc info"
-grep -q "^model .*share/libdigit/digit-basic.safetensors" <<<"$out" || fail "digitc info: $out"
+grep -q "^model .*share/libdigit/$model" <<<"$out" || fail "digitc info: $out"
 out=$(run "$prefix/bin/digitc" fetch --dir "$data" 2>"$work/fetch.err") || { cat "$work/fetch.err" >&2; fail "digitc fetch"; }
 [ "$out" = "$(cd "$data" && pwd)" ] || fail "digitc fetch printed $out"
 grep -q "verified" "$work/fetch.err" || fail "digitc fetch did not verify: $(cat "$work/fetch.err")"
@@ -52,14 +54,14 @@ cmake -S "$repo/examples/cmake" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" >
   || { cat "$work/cmake.log" >&2; fail "cmake configure"; }
 grep -q "libdigit .* from $prefix/lib/cmake/digit" "$work/cmake.log" || fail "found another libdigit: $(cat "$work/cmake.log")"
 cmake --build "$work/cmake" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "cmake build"; }
-out=$(run "$work/cmake/classify_digit" "$prefix/share/libdigit/digit-basic.safetensors" seven.png) \
+out=$(run "$work/cmake/classify_digit" "$prefix/share/libdigit/$model" seven.png) \
   || fail "CMake example"
 [[ $out == "seven.png: 7 "* ]] || fail "CMake example printed: $out"
 cmake -S "$repo/examples/cmake" -B "$work/cmake-static" -DCMAKE_PREFIX_PATH="$prefix" -DDIGIT_LINK_STATIC=ON \
   >"$work/cmake-static.log" 2>&1 && cmake --build "$work/cmake-static" >>"$work/cmake-static.log" 2>&1 \
   || { cat "$work/cmake-static.log" >&2; fail "CMake example, static"; }
 if ldd "$work/cmake-static/classify_digit" | grep -q libdigit; then fail "the static build links libdigit.so"; fi
-run "$work/cmake-static/classify_digit" "$prefix/share/libdigit/digit-basic.safetensors" seven.png >/dev/null \
+run "$work/cmake-static/classify_digit" "$prefix/share/libdigit/$model" seven.png >/dev/null \
   || fail "CMake example, static"
 
 step "pkg-config against the moved prefix"
@@ -67,7 +69,7 @@ flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs digit
 [[ $flags == *"-I$prefix/"* && $flags == *"-L$prefix/"* ]] || fail "pkg-config flags: $flags"
 # shellcheck disable=SC2086  # the flags are words
 cc -o pc-example "$repo/examples/cmake/classify_digit.c" $flags -Wl,-rpath,"$prefix/lib"
-run ./pc-example "$prefix/share/libdigit/digit-basic.safetensors" seven.png >/dev/null || fail "pkg-config build"
+run ./pc-example "$prefix/share/libdigit/$model" seven.png >/dev/null || fail "pkg-config build"
 
 step "an unusable prefix fails first"
 touch "$work/a-file"

@@ -20,7 +20,7 @@ public let imagePixelCount = Int(DIGIT_IMAGE_PIXELS)
 /// Number of classes, the digits 0 to 9.
 public let classCount = Int(DIGIT_CLASSES)
 
-/// The file name of the model libdigit ships (`digit-basic.safetensors`):
+/// The file name of the model libdigit ships (`digit-strong.safetensors`):
 /// where front ends look for the default model, spelled once in digit.h.
 public let defaultModelFileName: String = String(cString: digit_default_model_file())
 

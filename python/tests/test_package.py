@@ -19,7 +19,7 @@ SEVEN = REPO / "samples" / "digit-7.png"
 
 def test_default_model_classifies_a_path():
     with digit.Model.default() as m:
-        assert m.arch == "basic"
+        assert m.arch == "strong"
         assert m.classify(str(SEVEN)) == 7
         assert m.classify(SEVEN) == 7
         p = m.predict(SEVEN)

@@ -82,8 +82,11 @@ static void test_preset_table(void) {
           "strong defaults");
     CHECK_OK(digit_train_options_init_default(&o, "speedrun"));
     CHECK(o.epochs == 1 && o.batch_size == 256 && o.beta1 == 0.7 && o.beta2 == 0.9 &&
-              o.learning_rate == 0.01 && o.div_factor == 25 && o.final_div_factor == 1e4,
+              o.learning_rate == 0.01 && o.div_factor == 25 && o.final_div_factor == 1e4 &&
+              o.label_smoothing == 0.1 && o.epochs == 1,
           "speedrun defaults");
+    CHECK_OK(digit_train_options_init_default(&o, "strong"));
+    CHECK(o.epochs == 12 && o.batch_size == 128 && o.label_smoothing == 0.1, "strong length");
     CHECK_OK(digit_train_options_init_default(&o, "basic"));
     CHECK(o.schedule == DIGIT_SCHEDULE_MULTISTEP && o.beta1 == 0.9 && o.weight_decay == 0 &&
               o.augment_rotate == 0 && o.label_smoothing == 0,

@@ -156,7 +156,7 @@ def test_model_health_spec_and_page(server, check):
     r = check(server.get("/v1/model"))
     assert r.status_code == 200
     body = r.json()
-    assert body["architecture"] == "basic" and body["parameters"] == 421642
+    assert body["architecture"] == "strong" and body["parameters"] == 168586
     assert body["layers"][0]["name"] == "conv1" and "test_accuracy" in body["metadata"]
     assert check(server.get("/healthz")).json() == {"status": "ok"}
     spec = check(server.get("/openapi.json"))
