@@ -6,9 +6,10 @@
  * it; see BENCHMARKS.md for the method and the figures.
  *
  *   build/digit-bench [--data DIR] [--threads N] [--batches N]
- *                     [--arch basic|compact] [--json FILE]
+ *                     [--arch NAME] [--json FILE]   (default: every preset)
  *
- * Training time is the median of per-batch times (batch 64, Adam) after a
+ * Training time is the median of per-batch times (each preset's own batch
+ * size and optimiser: 64 and Adam for basic and compact) after a
  * warm-up, times the batches in an epoch. It uses the library's internals
  * (net.h) only to count FLOPs; every timed call is public API.
  */
@@ -95,6 +96,7 @@ static int on_batch(const digit_batch_progress *p, void *user) {
 typedef struct result {
     double s_per_batch, s_per_epoch, img_per_s, gflops, infer_img_per_s,
         lat_p50_us, lat_p90_us, accuracy;
+    int batch_size;
 } result;
 
 static int bench_arch(const char *arch, const digit_dataset *train,
@@ -115,8 +117,9 @@ static int bench_arch(const char *arch, const digit_dataset *train,
         return 1;
     }
     r->s_per_batch = quantile(t.batch_seconds, (size_t)t.n, 0.5);
-    size_t per_epoch = (digit_dataset_count(train) + 63) / 64;
+    size_t per_epoch = (digit_dataset_count(train) + (size_t)o.batch_size - 1) / (size_t)o.batch_size;
     r->s_per_epoch = r->s_per_batch * (double)per_epoch;
+    r->batch_size = o.batch_size;
     r->img_per_s = o.batch_size / r->s_per_batch;
     r->gflops = train_flops(arch) * r->img_per_s / 1e9;
     free(t.batch_seconds);
@@ -159,7 +162,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--arch") && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--data DIR] [--threads N] [--batches N] "
-                            "[--arch basic|compact] [--json FILE]\n", argv[0]);
+                            "[--arch NAME] [--json FILE]\n", argv[0]);
             return 1;
         }
     }
@@ -176,7 +179,7 @@ int main(int argc, char **argv) {
     int used = digit_threads();
     double peak1 = sgemm_gflops();
     const char *env = getenv("OPENBLAS_CORETYPE");
-    printf("libdigit %s, %d threads, batch 64, OPENBLAS_CORETYPE=%s\n", digit_version(), used,
+    printf("libdigit %s, %d threads, each preset's batch size, OPENBLAS_CORETYPE=%s\n", digit_version(), used,
            env ? env : "(unset)");
     printf("OpenBLAS sgemm 1024^3 on one thread: %.1f GFLOP/s (x%d threads = %.1f)\n\n", peak1,
            used, peak1 * used);
@@ -188,22 +191,22 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (out)
-        fprintf(out, "{\n  \"version\": \"%s\", \"threads\": %d, \"batch_size\": 64,\n"
+        fprintf(out, "{\n  \"version\": \"%s\", \"threads\": %d,\n"
                      "  \"sgemm_gflops_per_thread\": %.2f,\n", digit_version(), used, peak1);
-    const char *archs[] = {"basic", "compact"};
-    for (int i = 0; i < 2; i++) {
-        if (only && strcmp(only, archs[i])) continue;
+    const char *arch;
+    for (size_t i = 0; (arch = digit_preset_name(i)); i++) {
+        if (only && strcmp(only, arch)) continue;
         result r;
-        if (bench_arch(archs[i], train, test, used, batches, &r)) return 2;
-        printf("%-8s %9.4f %8.2f %8.0f %8.1f %5.0f%% %12.0f %11.0f %11.0f\n", archs[i],
+        if (bench_arch(arch, train, test, used, batches, &r)) return 2;
+        printf("%-8s %9.4f %8.2f %8.0f %8.1f %5.0f%% %12.0f %11.0f %11.0f\n", arch,
                r.s_per_batch, r.s_per_epoch, r.img_per_s, r.gflops,
                100 * r.gflops / (peak1 * used), r.infer_img_per_s, r.lat_p50_us, r.lat_p90_us);
         if (out)
-            fprintf(out, "  \"%s\": {\"train_s_per_batch\": %.6f, \"train_s_per_epoch\": %.3f, "
+            fprintf(out, "  \"%s\": {\"batch_size\": %d, \"train_s_per_batch\": %.6f, \"train_s_per_epoch\": %.3f, "
                          "\"train_img_per_s\": %.1f, \"train_gflops\": %.2f, "
                          "\"infer_img_per_s\": %.1f, \"latency_p50_us\": %.1f, "
                          "\"latency_p90_us\": %.1f},\n",
-                    archs[i], r.s_per_batch, r.s_per_epoch, r.img_per_s, r.gflops,
+                    arch, r.batch_size, r.s_per_batch, r.s_per_epoch, r.img_per_s, r.gflops,
                     r.infer_img_per_s, r.lat_p50_us, r.lat_p90_us);
     }
     struct rusage ru;

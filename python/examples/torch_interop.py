@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Move weights between libdigit and PyTorch through safetensors files.
 
-    python3 python/examples/torch_interop.py [--data DIR] [--arch basic|compact|all]
+    python3 python/examples/torch_interop.py [--data DIR] [--arch NAME|all]
 
-The two libdigit architectures are ordinary PyTorch modules (digit.torch).
-Their attributes are named like libdigit's layers (conv1, conv2, [conv3],
-fc1, fc2), so the state_dict names and shapes are the same on both sides
-("conv1.weight" [32, 1, 3, 3], ...) and a model file needs no conversion:
+Every libdigit architecture is an ordinary PyTorch module (digit.torch).
+Their attributes are named like libdigit's layers (conv1, bn1, ..., fc1,
+fc2), so the state_dict names and shapes are the same on both sides
+("conv1.weight" [32, 1, 3, 3], "bn1.running_mean" [32], ...) and a model
+file needs no conversion:
 
   libdigit -> PyTorch:  digit.Model.save(path)
                         net.load_state_dict(safetensors.torch.load_file(path))
@@ -15,8 +16,8 @@ fc1, fc2), so the state_dict names and shapes are the same on both sides
                         digit.Model.load(path)   (the architecture is inferred)
 
 Pixels go into the PyTorch nets normalised as libdigit does internally:
-(x/255 - mean) / std, with (0.1307, 0.3081) for basic and (0, 1) for compact
-(libdigit writes them into the file's metadata as "mean" and "std").
+(x/255 - mean) / std, with (0, 1) for compact and (0.1307, 0.3081) for the
+others (libdigit writes them into the file's metadata as "mean" and "std").
 Needs torch and safetensors (pip install torch safetensors).
 """
 
@@ -90,7 +91,9 @@ def demo(arch: str, train: "digit.Dataset", test_images: np.ndarray,
     print(f"== {arch}")
     # 1. libdigit -> PyTorch
     with digit.Model(arch, seed=1) as model:
-        model.train(train, epochs=1, lr=0.003 if arch == "compact" else None)
+        # Batches of 32 for every preset, so that even a few hundred images
+        # make enough steps for the one-cycle schedules of strong and speedrun.
+        model.train(train, epochs=1, batch_size=32, lr=0.003 if arch == "compact" else None)
         ours = model.predict(test_images)
         path = folder / f"{arch}-from-libdigit.safetensors"
         model.save(path)

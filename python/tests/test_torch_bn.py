@@ -14,54 +14,13 @@ import digit
 torch = pytest.importorskip("torch", exc_type=ImportError)
 pytest.importorskip("safetensors")
 import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
+
+from digit.torch import NETS  # noqa: E402
+from digit.torch import Strong as StrongNet  # noqa: E402
 
 MEAN, STD = 0.1307, 0.3081
 TOLERANCE = 1e-4
-
-
-class StrongNet(nn.Module):
-    """libdigit's "strong", module for module."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 5, padding=2, bias=False)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 48, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(48)
-        self.conv3 = nn.Conv2d(48, 96, 3, padding=1, bias=False)
-        self.bn3 = nn.BatchNorm2d(96)
-        self.fc1 = nn.Linear(96 * 3 * 3, 128, bias=False)
-        self.bn4 = nn.BatchNorm1d(128)
-        self.dropout = nn.Dropout(0.3)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)  # 32x14x14
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)  # 48x7x7
-        x = F.max_pool2d(F.relu(self.bn3(self.conv3(x))), 2)  # 96x3x3
-        x = torch.flatten(x, 1)
-        x = self.dropout(F.relu(self.bn4(self.fc1(x))))
-        return F.log_softmax(self.fc2(x), dim=1)
-
-
-class SpeedrunNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 24, 5)
-        self.conv2 = nn.Conv2d(24, 32, 3)
-        self.fc1 = nn.Linear(800, 256)
-        self.fc2 = nn.Linear(256, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
-        return F.log_softmax(self.fc2(x), dim=1)
-
-
-NETS = {"strong": StrongNet, "speedrun": SpeedrunNet}
 
 
 def torch_log_probs(net, images):
