@@ -7,6 +7,8 @@
  *
  *   build/digit-bench [--data DIR] [--threads N] [--batches N]
  *                     [--arch NAME] [--json FILE]   (default: every preset)
+ *   build/digit-bench --layers [--arch NAME] [--images N]
+ *                     each layer's forward and backward time (see below)
  *
  * Training time is the median of per-batch times (each preset's own batch
  * size and optimiser: 64 and Adam for basic and compact) after a
@@ -24,6 +26,7 @@
 #include <time.h>
 
 #include "net.h"
+#include "optim.h"
 
 static double now(void) {
     struct timespec t;
@@ -151,20 +154,112 @@ static int bench_arch(const char *arch, const digit_dataset *train,
     return 0;
 }
 
+/* ---- --layers: the time of each layer's forward and backward pass ----
+ * One thread, a micro-batch of `B` images (the training loop's 16 by
+ * default) through the network's internals, each layer's pass repeated and
+ * the median taken. GFLOP/s counts the direct convolution's multiply-adds,
+ * so a Winograd layer shows its savings as rate; the sgemm line above is
+ * the roofline to compare with. */
+
+static double median_of(double *v, int n) { return quantile(v, (size_t)n, 0.5); }
+
+static double layer_flops(const layer_plan *L) {
+    if (L->spec->kind == LAYER_CONV) return 2.0 * L->out_h * L->out_w * L->out_c * L->fan_in;
+    if (L->spec->kind == LAYER_LINEAR) return 2.0 * L->in_c * L->out_c;
+    return 0;
+}
+
+static int profile_layers(const char *arch, int B) {
+    enum { REPEATS = 41 };
+    net_plan p;
+    net_work w;
+    if (!net_plan_build(&p, arch_find(arch)) || !net_work_alloc(&w, &p, B, 1)) return 1;
+    float *params = malloc(sizeof(float) * p.nparams), *grads = malloc(sizeof(float) * p.nparams);
+    float *packed = malloc(sizeof(float) * (p.npacked + 1));
+    uint8_t *labels = malloc((size_t)B);
+    adam a;
+    if (!params || !grads || !packed || !labels || !adam_init(&a, p.nparams)) return 1;
+    net_init_params(&p, params, 1);
+    net_pack(&p, params, packed);
+    for (size_t i = 0; i < (size_t)B * DIGIT_IMAGE_PIXELS; i++)
+        net_input(&w)[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+    for (int b = 0; b < B; b++) labels[b] = (uint8_t)(b % DIGIT_CLASSES);
+    openblas_set_num_threads(1);
+    net_forward(&p, params, packed, &w, B);
+    net_backward(&p, params, packed, grads, &w, B, labels, B);
+    printf("%s, %d images, one thread (us per pass; GFLOP/s of the direct convolution)\n", arch, B);
+    printf("  %-36s %-9s %9s %9s %8s %8s\n", "layer", "path", "fwd us", "bwd us", "fwd GF/s",
+           "bwd GF/s");
+    double total_f = 0, total_b = 0, t[REPEATS];
+    for (int i = 0; i < p.nlayers; i++) {
+        const layer_plan *L = &p.layer[i];
+        for (int r = 0; r < REPEATS; r++) {
+            double s = now();
+            net_forward_span(&p, params, packed, &w, B, i, i + 1);
+            t[r] = now() - s;
+        }
+        double f = median_of(t, REPEATS);
+        net_forward_span(&p, params, packed, &w, B, i + 1, p.nlayers); /* the later layers' inputs */
+        double bwd = 0;
+        if (i < p.nlayers - 1) {
+            for (int r = 0; r < REPEATS; r++) {
+                double s = now();
+                net_backward_span(&p, params, packed, grads, &w, B, i, i + 1);
+                t[r] = now() - s;
+            }
+            bwd = median_of(t, REPEATS);
+        }
+        double fl = layer_flops(L) * B;
+        const char *path = L->spec->kind != LAYER_CONV ? "" : L->wino ? "winograd" : "im2col";
+        printf("  %-36s %-9s %9.1f %9.1f", L->description, path, f * 1e6, bwd * 1e6);
+        if (fl > 0) printf(" %8.1f %8.1f", fl / f / 1e9, fl * (i ? 2 : 1) / bwd / 1e9);
+        printf("\n");
+        total_f += f, total_b += bwd;
+    }
+    const float *g[1] = {grads};
+    for (int r = 0; r < REPEATS; r++) {
+        double s = now();
+        adam_begin(&a);
+        adam_update(&a, params, g, 1, 0, p.nparams, 1e-3);
+        t[r] = now() - s;
+    }
+    double opt = median_of(t, REPEATS);
+    printf("  %-36s %-9s %9.1f %9s\n", "adam step (per batch)", "", opt * 1e6, "");
+    printf("  %-36s %-9s %9.1f %9.1f\n\n", "total (layers)", "", total_f * 1e6, total_b * 1e6);
+    adam_free(&a);
+    free(params), free(grads), free(packed), free(labels);
+    net_work_free(&w);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *data = getenv("DIGIT_DATA"), *json = NULL, *only = NULL;
-    int threads = 0, batches = 300;
+    int threads = 0, batches = 300, layers = 0, micro = 16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batches") && i + 1 < argc) batches = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--arch") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--layers")) layers = 1;
+        else if (!strcmp(argv[i], "--images") && i + 1 < argc) micro = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--data DIR] [--threads N] [--batches N] "
-                            "[--arch NAME] [--json FILE]\n", argv[0]);
+                            "[--arch NAME] [--json FILE]\n"
+                            "       %s --layers [--arch NAME] [--images N]\n", argv[0], argv[0]);
             return 1;
         }
+    }
+    if (layers) {
+        if (micro < 1 || micro > 4096) {
+            fprintf(stderr, "bench: --images takes 1 to 4096\n");
+            return 1;
+        }
+        printf("OpenBLAS sgemm 1024^3 on one thread: %.1f GFLOP/s\n\n", sgemm_gflops());
+        const char *name;
+        for (size_t i = 0; (name = digit_preset_name(i)); i++)
+            if ((!only || !strcmp(only, name)) && profile_layers(name, micro)) return 2;
+        return 0;
     }
     if (!data || batches < 10 || threads < 0) {
         fprintf(stderr, "bench: give --data DIR (or set DIGIT_DATA), --batches >= 10\n");

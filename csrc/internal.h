@@ -42,6 +42,19 @@
 #define DIGIT_HOT
 #endif
 
+/* sqrtf for vector loops. A plain sqrtf may set errno (for a negative
+ * argument), which keeps a loop scalar unless -fno-math-errno is given (the
+ * Makefile gives it to gcc); SwiftPM's clang build gets the errno-free
+ * element-wise builtin instead. Same value either way. */
+#if defined(__clang__) && defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define DIGIT_SQRTF(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef DIGIT_SQRTF
+#define DIGIT_SQRTF(x) sqrtf(x)
+#endif
+
 /* ---- errors (error.c) ---- */
 
 /* Records a message for digit_last_error() on this thread and returns

@@ -29,6 +29,11 @@ digit_status model_new(const arch_spec *arch, digit_model **out) {
         free(m);
         return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate %zu parameters", n);
     }
+    if (pthread_mutex_init(&m->infer_lock, NULL) != 0) {
+        free(m->params), free(m->buffers), free(m->counts);
+        free(m);
+        return digit_fail(DIGIT_ERR_MEMORY, "cannot create a model's lock");
+    }
     net_init_buffers(&m->plan, m->buffers, m->counts);
     m->mean = arch->mean;
     m->std = arch->std;
@@ -69,6 +74,9 @@ void model_release(digit_model *m) {
     free(m->params);
     free(m->buffers);
     free(m->counts);
+    free(m->infer_params);
+    free(m->infer_packed);
+    pthread_mutex_destroy(&m->infer_lock);
     free(m);
 }
 

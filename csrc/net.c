@@ -14,6 +14,7 @@
 #include "layers.h"
 #include "net.h"
 #include "rng.h"
+#include "winograd.h"
 
 static tensor_plan *put_tensor(tensor_plan *t, const char *layer, const char *what,
                                int rank, const int *shape, size_t offset) {
@@ -120,6 +121,12 @@ static int plan_layer(net_plan *p, layer_plan *L) {
     return 1;
 }
 
+static conv_shape conv_of(const layer_plan *L, int B) {
+    conv_shape s = {B, L->in_h, L->in_w, L->in_c, L->out_h, L->out_w,
+                    L->out_c, L->spec->k, L->spec->pad, L->spec->stride};
+    return s;
+}
+
 int net_plan_build(net_plan *p, const arch_spec *arch) {
     memset(p, 0, sizeof *p);
     p->arch = arch;
@@ -140,10 +147,15 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
             act += out_n;
         }
         if (L->spec->kind == LAYER_CONV) {
-            size_t col = (size_t)L->out_h * L->out_w * L->fan_in;
+            const conv_shape s = conv_of(L, 1);
+            L->wino = wino_chosen(&s);
+            size_t col = L->wino ? wino_v_size(&s) : (size_t)L->out_h * L->out_w * L->fan_in;
+            size_t packed = L->wino ? wino_u_size(&s) : L->w_count;
             L->pack_off = p->npacked;
-            p->npacked += L->w_count;
-            if (L->w_count > p->conv_w_max) p->conv_w_max = L->w_count;
+            p->npacked += packed;
+            if (packed > p->conv_w_max) p->conv_w_max = packed;
+            if (L->wino && wino_m_size(&s) > p->wino_max_per_image)
+                p->wino_max_per_image = wino_m_size(&s);
             L->col_off = p->col_per_image;
             p->col_per_image += col;
             if (col > p->col_max_per_image) p->col_max_per_image = col;
@@ -188,7 +200,9 @@ int net_work_alloc(net_work *w, const net_plan *p, int capacity, int training) {
     size_t n_mask = training ? B * p->mask_per_image : 0;
     size_t n_stat = training ? p->nstats : 0;
     size_t n_arg = B * p->arg_per_image;
-    size_t reals = n_act * (training ? 2 : 1) + n_col + n_dcol + n_dpacked + n_mask + 2 * n_stat;
+    size_t n_wino = B * p->wino_max_per_image;
+    size_t reals = n_act * (training ? 2 : 1) + n_col + n_dcol + n_dpacked + n_mask + 2 * n_stat +
+                   n_wino;
     /* One block: the doubles, the reals, then the int32 argmax array. */
     size_t bytes = 4 * n_stat * sizeof(double) + reals * sizeof(real) +
                    n_arg * sizeof(int32_t) + 64;
@@ -207,6 +221,7 @@ int net_work_alloc(net_work *w, const net_plan *p, int capacity, int training) {
     w->col = r, r += n_col;
     if (training) w->dcol = r, r += n_dcol, w->dpacked = r, r += n_dpacked;
     w->mask = r, r += n_mask;
+    w->wino = r, r += n_wino;
     w->bn_mean = r, r += n_stat;
     w->bn_var = r, r += n_stat;
     w->arg = (int32_t *)r;
@@ -221,12 +236,6 @@ void net_work_free(net_work *w) {
     memset(w, 0, sizeof *w);
 }
 
-static conv_shape conv_of(const layer_plan *L, int B) {
-    conv_shape s = {B, L->in_h, L->in_w, L->in_c, L->out_h, L->out_w,
-                    L->out_c, L->spec->k, L->spec->pad, L->spec->stride};
-    return s;
-}
-
 static real *col_of(const layer_plan *L, net_work *w, int B) {
     return w->col + (w->training ? (size_t)B * L->col_off : 0);
 }
@@ -236,7 +245,8 @@ void net_pack(const net_plan *p, const real *params, real *packed) {
         const layer_plan *L = &p->layer[i];
         if (L->spec->kind != LAYER_CONV) continue;
         conv_shape s = conv_of(L, 1);
-        conv_pack(&s, params + L->w_off, packed + L->pack_off);
+        if (L->wino) wino_pack(&s, params + L->w_off, packed + L->pack_off);
+        else conv_pack(&s, params + L->w_off, packed + L->pack_off);
     }
 }
 
@@ -300,8 +310,12 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
     switch (L->spec->kind) {
     case LAYER_CONV: {
         conv_shape s = conv_of(L, B);
-        conv2d_forward(&s, in, packed + L->pack_off, bias_of(p, w, params, i),
-                       col_of(L, w, B), out);
+        if (L->wino)
+            wino_forward(&s, in, packed + L->pack_off, bias_of(p, w, params, i),
+                         col_of(L, w, B), w->wino, out);
+        else
+            conv2d_forward(&s, in, packed + L->pack_off, bias_of(p, w, params, i),
+                           col_of(L, w, B), out);
         break;
     }
     case LAYER_RELU:
@@ -409,8 +423,13 @@ static void backward_layer(const net_plan *p, const real *params, const real *pa
     switch (L->spec->kind) {
     case LAYER_CONV: {
         conv_shape s = conv_of(L, B);
-        conv2d_backward(&s, col_of(L, w, B), packed + L->pack_off, dout, w->dpacked,
-                        grads + L->w_off, L->b_count ? grads + L->b_off : NULL, w->dcol, din);
+        real *dbias = L->b_count ? grads + L->b_off : NULL;
+        if (L->wino)
+            wino_backward(&s, col_of(L, w, B), packed + L->pack_off, dout, w->dpacked,
+                          grads + L->w_off, dbias, w->wino, w->dcol, din);
+        else
+            conv2d_backward(&s, col_of(L, w, B), packed + L->pack_off, dout, w->dpacked,
+                            grads + L->w_off, dbias, w->dcol, din);
         break;
     }
     case LAYER_RELU:

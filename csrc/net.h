@@ -78,6 +78,9 @@ typedef struct layer_plan {
     int bn_next;               /* conv/linear: a batch norm follows, which
                                   inference folds into this layer */
     int fused;                 /* ReLU folded into the max-pool after it */
+    int wino;                  /* conv: by Winograd F(2x2,3x3) (winograd.h);
+                                  its col holds the transformed input V and
+                                  its packed weights are U */
     int fan_in;
     char description[48];
 } layer_plan;
@@ -111,6 +114,7 @@ typedef struct net_plan {
     size_t arg_per_image;      /* int32s, all max-pool argmaxes */
     size_t col_per_image;      /* reals, every conv's im2col (training) */
     size_t col_max_per_image;  /* reals, the largest conv's im2col */
+    size_t wino_max_per_image; /* reals, the largest Winograd conv's M */
     size_t npacked;            /* reals, all convs' packed weights */
     size_t conv_w_max;         /* reals, the largest conv weight */
     size_t logp_act;           /* per-image offset of the log-probabilities */
@@ -126,6 +130,7 @@ int net_plan_build(net_plan *plan, const arch_spec *arch);
 typedef struct net_work {
     int capacity, training;
     real *act, *dact, *col, *dcol, *dpacked;
+    real *wino;                /* a Winograd conv's M (forward), dM (backward) */
     int32_t *arg;
     /* Training with batch norm: the statistics each batch norm normalised
      * with (mean, biased var), the sums they came from and the gradient

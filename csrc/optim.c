@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "optim.h"
@@ -33,6 +34,21 @@ void adam_begin(adam *a) { a->step++; }
  *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
  * beta1 may change between steps (OneCycleLR's cycled momentum); the bias
  * correction uses the current one, as PyTorch does. */
+static inline void add_block(float *restrict g, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) g[i] += x[i];
+}
+
+static inline void update_block(float *restrict p, float *restrict m, float *restrict v,
+                                const float *restrict g, size_t n, float step_size,
+                                float bc2_sqrt, float w1, float b2, float w2, float eps) {
+    for (size_t i = 0; i < n; i++) {
+        m[i] += w1 * (g[i] - m[i]);
+        v[i] = v[i] * b2 + w2 * g[i] * g[i];
+        float denom = DIGIT_SQRTF(v[i]) / bc2_sqrt + eps;
+        p[i] -= step_size * (m[i] / denom);
+    }
+}
+
 DIGIT_HOT void adam_update(const adam *a, float *p, const float *const *grads,
                            int ngrads, size_t lo, size_t hi, double lr) {
     const double bc1 = 1 - pow(a->beta1, (double)a->step);
@@ -47,13 +63,16 @@ DIGIT_HOT void adam_update(const adam *a, float *p, const float *const *grads,
         const float decay = (float)(1 - lr * a->weight_decay);
         for (size_t i = lo; i < hi; i++) p[i] *= decay;
     }
-    for (size_t i = lo; i < hi; i++) {
-        float g = grads[0][i];
-        for (int k = 1; k < ngrads; k++) g += grads[k][i];
-        m[i] += w1 * (g - m[i]);
-        v[i] = v[i] * b2 + w2 * g * g;
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        p[i] -= step_size * (m[i] / denom);
+    /* In blocks: the parts' gradients summed (in order) into a local
+     * array first, so that the update loop has no pointer it could alias
+     * and runs on full vectors; each element's arithmetic is unchanged. */
+    enum { BLOCK = 512 };
+    for (size_t at = lo; at < hi; at += BLOCK) {
+        const size_t n = hi - at < BLOCK ? hi - at : BLOCK;
+        float g[BLOCK];
+        memcpy(g, grads[0] + at, sizeof(float) * n);
+        for (int k = 1; k < ngrads; k++) add_block(g, grads[k] + at, n);
+        update_block(p + at, m + at, v + at, g, n, step_size, bc2_sqrt, w1, b2, w2, eps);
     }
 }
 

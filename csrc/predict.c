@@ -51,13 +51,46 @@ typedef struct predict_job {
     size_t count;
     int parts;
     digit_output kind;
-    float *out, *packed;
-    const float *params; /* the model's, or folded (batch norm) */
+    float *out;
+    const float *params, *packed; /* the model's inference weights */
     int *labels;
     int failed;          /* a part could not get its scratch memory */
 } predict_job;
 
 /* Part i classifies its contiguous range, PREDICT_CHUNK images at a time. */
+/* Builds the cache for the current weights. A network with batch norms
+ * runs folded: its own copy of the weights with each batch norm merged
+ * into the layer before. */
+static digit_status build_infer_weights(digit_model *m) {
+    free(m->infer_params), free(m->infer_packed);
+    m->infer_params = NULL, m->infer_valid = 0;
+    m->infer_packed = malloc(sizeof(float) * (m->plan.npacked + 1));
+    if (m->plan.nbatchnorm) m->infer_params = malloc(sizeof(float) * m->plan.nparams);
+    if (!m->infer_packed || (m->plan.nbatchnorm && !m->infer_params))
+        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate the inference weights");
+    if (m->infer_params) net_fold(&m->plan, m->params, m->buffers, m->infer_params);
+    net_pack(&m->plan, m->infer_params ? m->infer_params : m->params, m->infer_packed);
+    m->infer_valid = 1;
+    return DIGIT_OK;
+}
+
+digit_status model_infer_weights(const digit_model *cm, const float **params,
+                                 const float **packed) {
+    /* The cache is derived state: filling it leaves the model as it was. */
+    digit_model *m = (digit_model *)cm;
+    digit_status st = DIGIT_OK;
+    pthread_mutex_lock(&m->infer_lock);
+    uint64_t version = m->weights_version;
+    if (!m->infer_valid || m->infer_version != version) {
+        st = build_infer_weights(m);
+        m->infer_version = version;
+    }
+    *params = m->infer_params ? m->infer_params : m->params;
+    *packed = m->infer_packed;
+    pthread_mutex_unlock(&m->infer_lock);
+    return st;
+}
+
 static void predict_part(void *ctx, int i) {
     predict_job *j = ctx;
     size_t lo = j->count * (size_t)i / (size_t)j->parts;
@@ -103,27 +136,10 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
                      parallel_threads(parallel_default_threads(),
                                       useful > 64 ? 64 : (int)useful),
                      kind, out, NULL, NULL, labels, 0};
-    /* A network with batch norms runs folded: its own copy of the weights
-     * with each batch norm merged into the layer before. */
-    float *folded = NULL;
-    const float *params = m->params;
-    if (m->plan.nbatchnorm) {
-        folded = malloc(sizeof(float) * m->plan.nparams);
-        if (!folded) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
-        net_fold(&m->plan, m->params, m->buffers, folded);
-        params = folded;
-    }
-    j.params = params;
-    j.packed = malloc(sizeof(float) * (m->plan.npacked + 1));
-    if (!j.packed) {
-        free(folded);
-        return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
-    }
-    net_pack(&m->plan, params, j.packed);
+    digit_status st = model_infer_weights(m, &j.params, &j.packed);
+    if (st != DIGIT_OK) return st;
     parallel_blas_single();
     parallel_run(j.parts, predict_part, &j);
-    free(j.packed);
-    free(folded);
     if (j.failed) return digit_fail(DIGIT_ERR_MEMORY, "cannot allocate inference scratch");
     return DIGIT_OK;
 }

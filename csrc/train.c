@@ -383,6 +383,7 @@ static double train_step(trainer *t, int b, int B, double lr) {
     else parallel_run(t->nworkers, train_part, t);
     adam_begin(&t->opt_state);
     parallel_run(t->nworkers, update_part, t);
+    t->model->weights_version++; /* an evaluation from a callback re-packs */
     double loss = 0;
     for (int i = 0; i < t->nworkers; i++) loss += t->workers[i].loss;
     return loss;

@@ -9,6 +9,10 @@
  * pass given dout = r must return dL/d(everything). The whole network is
  * checked for both presets on a batch of 3 random images, with the mean NLL
  * as L, on a sample of every parameter tensor and of the input pixels.
+ * Those networks run their 3x3 convolutions as net.c plans them: by
+ * Winograd (winograd.c) where it is chosen; `make test` also runs this
+ * program with DIGIT_CONV=direct and DIGIT_CONV=winograd (every 3x3 conv,
+ * the one-channel first layers included).
  *
  * Tolerance: with eps = 1e-5, a coordinate passes when
  *     |analytic - numeric| <= 1e-6 * max(|analytic|, |numeric|, 1e-2).
@@ -38,6 +42,7 @@
 #include "layers.h"
 #include "net.h"
 #include "rng.h"
+#include "winograd.h"
 
 #define EPS 1e-5
 #define TOL 1e-6
@@ -394,9 +399,17 @@ static void input_gradient(net_case *c, real *din) {
     size_t nw = L->w_count, ncol = (size_t)c->B * L->out_h * L->out_w * L->fan_in;
     real *dpacked = malloc(sizeof(real) * nw), *dw = malloc(sizeof(real) * nw);
     real *db = malloc(sizeof(real) * (L->b_count + 1)), *dcol = malloc(sizeof(real) * ncol);
-    conv2d_backward(&s, c->w.col + (size_t)c->B * L->col_off, c->packed + L->pack_off,
-                    c->w.dact + (size_t)c->B * L->out_act, dpacked, dw,
-                    L->b_count ? db : NULL, dcol, din);
+    const real *col = c->w.col + (size_t)c->B * L->col_off, *packed = c->packed + L->pack_off;
+    const real *dout = c->w.dact + (size_t)c->B * L->out_act;
+    if (L->wino) { /* DIGIT_CONV=winograd: the first layer too */
+        real *dU = malloc(sizeof(real) * wino_u_size(&s));
+        real *dM = malloc(sizeof(real) * c->B * wino_m_size(&s));
+        real *dV = malloc(sizeof(real) * c->B * wino_v_size(&s));
+        wino_backward(&s, col, packed, dout, dU, dw, L->b_count ? db : NULL, dM, dV, din);
+        free(dU), free(dM), free(dV);
+    } else {
+        conv2d_backward(&s, col, packed, dout, dpacked, dw, L->b_count ? db : NULL, dcol, din);
+    }
     free(dpacked), free(dw), free(db), free(dcol);
 }
 

@@ -17,7 +17,8 @@
  *                   the first digits next to the 28x28 inputs made of them
  *     --dump DIR    writes the files of the first 4 digits of each variant
  *   DIGIT_DATA: the MNIST folder; DIGIT_MODEL: the model (default
- *   models/digit-basic.safetensors, relative to the repository root).
+ *   models/ + DIGIT_DEFAULT_MODEL_FILE of digit.h, the shipped default,
+ *   relative to the repository root).
  *
  * As a test it also checks the report: the photo's format, its orientation
  * and that the digit was found as one mark.
@@ -34,7 +35,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_MODEL "models/digit-basic.safetensors"
+/* The shipped default model (digit.h), relative to the repository root. */
+#define DEFAULT_MODEL "models/" DIGIT_DEFAULT_MODEL_FILE
 enum { PIXELS = 784, SHEET_PER_ROW = 6, THUMB = 112, CELL = THUMB + 84 + 8 };
 
 /* Points a variant may lose against plain MNIST in the small test (seed 3,

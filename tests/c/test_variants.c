@@ -12,7 +12,7 @@
  *   build/tests/test_variants [DATA_DIR [MODEL [N]]]
  *
  * DATA_DIR: argv[1] or $DIGIT_DATA (the MNIST IDX files).
- * MODEL:    argv[2] or $DIGIT_MODEL, default models/digit-basic.safetensors
+ * MODEL:    argv[2] or $DIGIT_MODEL, default models/ + DIGIT_DEFAULT_MODEL_FILE (digit.h)
  *           (relative to the current folder: run it from the repository root).
  * N:        argv[3] or $DIGIT_VARIANTS_N, default DEFAULT_N (at most 10000).
  * $DIGIT_VARIANTS_DUMP=DIR writes, per kind, DIR/<kind>.png (the first 100
@@ -48,7 +48,8 @@
 
 enum { DEFAULT_N = 2000, SIDE = 28, PIXELS = 784 };
 #define MAX_DROP 1.0 /* points of accuracy a variant may lose against plain */
-#define DEFAULT_MODEL "models/digit-basic.safetensors"
+/* The shipped default model (digit.h), relative to the repository root. */
+#define DEFAULT_MODEL "models/" DIGIT_DEFAULT_MODEL_FILE
 
 static double now(void) {
     struct timespec ts;

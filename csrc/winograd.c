@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * winograd.c — F(2x2, 3x3) convolutions; see winograd.h for the method and
+ * the layouts. The transforms work on CW channels at a time, copied into
+ * small local blocks, so that every arithmetic loop has a fixed length and
+ * no aliasing: the compiler turns each into a few vector instructions.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "winograd.h"
+
+enum { CW = 16 }; /* channels per transform block */
+
+int wino_fits(const conv_shape *s) {
+    return s->K == 3 && s->stride == 1 && (s->pad == 0 || s->pad == 1) &&
+           s->Ho == s->H + 2 * s->pad - 2 && s->Wo == s->W + 2 * s->pad - 2;
+}
+
+int wino_chosen(const conv_shape *s) {
+    const char *mode = getenv("DIGIT_CONV");
+    if (!wino_fits(s) || (mode && !strcmp(mode, "direct"))) return 0;
+    return s->Ci >= WINO_MIN_CHANNELS || (mode && !strcmp(mode, "winograd"));
+}
+
+static int tiles_y(const conv_shape *s) { return (s->Ho + 1) / 2; }
+static int tiles_x(const conv_shape *s) { return (s->Wo + 1) / 2; }
+
+size_t wino_tiles(const conv_shape *s) { return (size_t)tiles_y(s) * tiles_x(s); }
+/* Points of [16][T][C] arrays lie POINT_PAD reals further apart than T*C:
+ * T*C is often a multiple of 4 KiB, and 16 streams that far apart would all
+ * fall into the same few L1 sets. */
+enum { POINT_PAD = 16 };
+
+static size_t point_stride(size_t T, int C) { return T * (size_t)C + POINT_PAD; }
+
+/* Per image, with the padding counted once per image: B images' sizes
+ * then cover one batch's padded arrays. */
+size_t wino_v_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Ci); }
+size_t wino_m_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Co); }
+size_t wino_u_size(const conv_shape *s) { return (size_t)WINO_POINTS * s->Ci * s->Co; }
+
+/* ---- the transforms of one block of CW channels ---- */
+
+/* v = B^T d B. */
+static inline void input_transform(real d[16][CW], real v[16][CW]) {
+    real t[16][CW];
+    for (int j = 0; j < 4; j++)
+        for (int c = 0; c < CW; c++) {
+            t[0 + j][c] = d[0 + j][c] - d[8 + j][c];
+            t[4 + j][c] = d[4 + j][c] + d[8 + j][c];
+            t[8 + j][c] = d[8 + j][c] - d[4 + j][c];
+            t[12 + j][c] = d[4 + j][c] - d[12 + j][c];
+        }
+    for (int i = 0; i < 16; i += 4)
+        for (int c = 0; c < CW; c++) {
+            v[i + 0][c] = t[i + 0][c] - t[i + 2][c];
+            v[i + 1][c] = t[i + 1][c] + t[i + 2][c];
+            v[i + 2][c] = t[i + 2][c] - t[i + 1][c];
+            v[i + 3][c] = t[i + 1][c] - t[i + 3][c];
+        }
+}
+
+/* y = A^T m A (2x2 from 4x4). */
+static inline void output_transform(real m[16][CW], real y[4][CW]) {
+    real t[8][CW];
+    for (int j = 0; j < 4; j++)
+        for (int c = 0; c < CW; c++) {
+            t[0 + j][c] = m[0 + j][c] + m[4 + j][c] + m[8 + j][c];
+            t[4 + j][c] = m[4 + j][c] - m[8 + j][c] - m[12 + j][c];
+        }
+    for (int i = 0; i < 2; i++)
+        for (int c = 0; c < CW; c++) {
+            y[2 * i + 0][c] = t[4 * i + 0][c] + t[4 * i + 1][c] + t[4 * i + 2][c];
+            y[2 * i + 1][c] = t[4 * i + 1][c] - t[4 * i + 2][c] - t[4 * i + 3][c];
+        }
+}
+
+/* dm = A dy A^T (4x4 from 2x2): the transpose of output_transform. */
+static inline void output_transform_t(real dy[4][CW], real dm[16][CW]) {
+    real t[8][CW]; /* [4 rows][2 columns] */
+    for (int j = 0; j < 2; j++)
+        for (int c = 0; c < CW; c++) {
+            t[0 + j][c] = dy[0 + j][c];
+            t[2 + j][c] = dy[0 + j][c] + dy[2 + j][c];
+            t[4 + j][c] = dy[0 + j][c] - dy[2 + j][c];
+            t[6 + j][c] = -dy[2 + j][c];
+        }
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < CW; c++) {
+            dm[4 * i + 0][c] = t[2 * i][c];
+            dm[4 * i + 1][c] = t[2 * i][c] + t[2 * i + 1][c];
+            dm[4 * i + 2][c] = t[2 * i][c] - t[2 * i + 1][c];
+            dm[4 * i + 3][c] = -t[2 * i + 1][c];
+        }
+}
+
+/* dd = B dv B^T: the transpose of input_transform. */
+static inline void input_transform_t(real dv[16][CW], real dd[16][CW]) {
+    real t[16][CW];
+    for (int j = 0; j < 4; j++)
+        for (int c = 0; c < CW; c++) {
+            t[0 + j][c] = dv[0 + j][c];
+            t[4 + j][c] = dv[4 + j][c] - dv[8 + j][c] + dv[12 + j][c];
+            t[8 + j][c] = -dv[0 + j][c] + dv[4 + j][c] + dv[8 + j][c];
+            t[12 + j][c] = -dv[12 + j][c];
+        }
+    for (int i = 0; i < 16; i += 4)
+        for (int c = 0; c < CW; c++) {
+            dd[i + 0][c] = t[i + 0][c];
+            dd[i + 1][c] = t[i + 1][c] - t[i + 2][c] + t[i + 3][c];
+            dd[i + 2][c] = -t[i + 0][c] + t[i + 1][c] + t[i + 2][c];
+            dd[i + 3][c] = -t[i + 3][c];
+        }
+}
+
+/* ---- kernels: U = G g G^T, dw = G^T dU G (per channel pair; small) ---- */
+
+void wino_pack(const conv_shape *s, const real *w, real *U) {
+    const size_t plane = (size_t)s->Ci * s->Co;
+    for (int o = 0; o < s->Co; o++)
+        for (int c = 0; c < s->Ci; c++) {
+            const real *g = w + ((size_t)o * s->Ci + c) * 9;
+            real t[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = (g[j] + g[3 + j] + g[6 + j]) * (real)0.5;
+                t[2][j] = (g[j] - g[3 + j] + g[6 + j]) * (real)0.5;
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                real u[4] = {t[i][0], (t[i][0] + t[i][1] + t[i][2]) * (real)0.5,
+                             (t[i][0] - t[i][1] + t[i][2]) * (real)0.5, t[i][2]};
+                for (int j = 0; j < 4; j++)
+                    U[(size_t)(4 * i + j) * plane + (size_t)c * s->Co + o] = u[j];
+            }
+        }
+}
+
+static void unpack_grad(const conv_shape *s, const real *dU, real *dw) {
+    const size_t plane = (size_t)s->Ci * s->Co;
+    for (int o = 0; o < s->Co; o++)
+        for (int c = 0; c < s->Ci; c++) {
+            real d[16];
+            for (int p = 0; p < 16; p++) d[p] = dU[(size_t)p * plane + (size_t)c * s->Co + o];
+            real t[3][4]; /* G^T d */
+            for (int j = 0; j < 4; j++) {
+                t[0][j] = d[j] + (d[4 + j] + d[8 + j]) * (real)0.5;
+                t[1][j] = (d[4 + j] - d[8 + j]) * (real)0.5;
+                t[2][j] = (d[4 + j] + d[8 + j]) * (real)0.5 + d[12 + j];
+            }
+            real *g = dw + ((size_t)o * s->Ci + c) * 9;
+            for (int i = 0; i < 3; i++) {
+                g[3 * i + 0] = t[i][0] + (t[i][1] + t[i][2]) * (real)0.5;
+                g[3 * i + 1] = (t[i][1] - t[i][2]) * (real)0.5;
+                g[3 * i + 2] = (t[i][1] + t[i][2]) * (real)0.5 + t[i][3];
+            }
+        }
+}
+
+/* ---- walking the tiles ---- */
+
+/* The tile's 4x4 input pixels (row-major), NULL where outside the image. */
+static void tile_inputs(const conv_shape *s, const real *img, int ty, int tx,
+                        const real *px[16]) {
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int y = 2 * ty - s->pad + i, x = 2 * tx - s->pad + j;
+            px[4 * i + j] = y >= 0 && y < s->H && x >= 0 && x < s->W
+                                ? img + ((size_t)y * s->W + x) * s->Ci : NULL;
+        }
+}
+
+/* The tile's 2x2 output pixels, NULL where past the output's edge. */
+static void tile_outputs(const conv_shape *s, const real *img, int ty, int tx,
+                         const real *px[4]) {
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            int y = 2 * ty + i, x = 2 * tx + j;
+            px[2 * i + j] = y < s->Ho && x < s->Wo ? img + ((size_t)y * s->Wo + x) * s->Co : NULL;
+        }
+}
+
+/* rows[k][0, CW) = src[k][c0, c0 + n), zero past n and for a NULL src. */
+static inline void load_block(int k_count, const real *const *src, int c0, int n,
+                              real rows[][CW]) {
+    for (int k = 0; k < k_count; k++) {
+        if (!src[k]) {
+            memset(rows[k], 0, sizeof rows[k]);
+            continue;
+        }
+        if (n == CW) { /* the common case: a fixed-length copy */
+            memcpy(rows[k], src[k] + c0, sizeof rows[k]);
+            continue;
+        }
+        int c = 0;
+        for (; c < n; c++) rows[k][c] = src[k][c0 + c];
+        for (; c < CW; c++) rows[k][c] = 0;
+    }
+}
+
+/* dst[k][c0, c0 + n) = rows[k][0, n). */
+static inline void store_block(int k_count, real *const *dst, int c0, int n,
+                               real rows[][CW]) {
+    for (int k = 0; k < k_count; k++) {
+        if (n == CW) memcpy(dst[k] + c0, rows[k], sizeof rows[k]);
+        else memcpy(dst[k] + c0, rows[k], sizeof(real) * (size_t)n);
+    }
+}
+
+/* Point p of tile t in a [16][T][C] array. */
+static inline real *at_point(real *base, int p, size_t T, size_t t, int C) {
+    return base + (size_t)p * point_stride(T, C) + t * (size_t)C;
+}
+
+DIGIT_HOT static void transform_inputs(const conv_shape *s, const real *in, real *V) {
+    const int th = tiles_y(s), tw = tiles_x(s);
+    const size_t T = (size_t)s->B * th * tw;
+    for (int b = 0; b < s->B; b++) {
+        const real *img = in + (size_t)b * s->H * s->W * s->Ci;
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const size_t t = ((size_t)b * th + ty) * tw + tx;
+                const real *px[16];
+                tile_inputs(s, img, ty, tx, px);
+                real *vp[16];
+                for (int p = 0; p < 16; p++) vp[p] = at_point(V, p, T, t, s->Ci);
+                for (int c0 = 0; c0 < s->Ci; c0 += CW) {
+                    const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
+                    real d[16][CW], v[16][CW];
+                    load_block(16, px, c0, n, d);
+                    input_transform(d, v);
+                    store_block(16, vp, c0, n, v);
+                }
+            }
+    }
+}
+
+DIGIT_HOT static void transform_outputs(const conv_shape *s, const real *M, const real *bias,
+                              real *out) {
+    const int th = tiles_y(s), tw = tiles_x(s);
+    const size_t T = (size_t)s->B * th * tw;
+    for (int b = 0; b < s->B; b++) {
+        real *img = out + (size_t)b * s->Ho * s->Wo * s->Co;
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const size_t t = ((size_t)b * th + ty) * tw + tx;
+                const real *px[4];
+                tile_outputs(s, img, ty, tx, px);
+                const real *mp[16];
+                for (int p = 0; p < 16; p++) mp[p] = at_point((real *)M, p, T, t, s->Co);
+                for (int c0 = 0; c0 < s->Co; c0 += CW) {
+                    const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
+                    real m[16][CW], y[4][CW];
+                    load_block(16, mp, c0, n, m);
+                    output_transform(m, y);
+                    for (int k = 0; k < 4; k++) {
+                        if (!px[k]) continue;
+                        real *dst = (real *)px[k] + c0;
+                        if (bias)
+                            for (int c = 0; c < n; c++) dst[c] = y[k][c] + bias[c0 + c];
+                        else
+                            for (int c = 0; c < n; c++) dst[c] = y[k][c];
+                    }
+                }
+            }
+    }
+}
+
+/* dM = A dY A^T per tile: the output gradient in the transformed domain. */
+DIGIT_HOT static void transform_output_grads(const conv_shape *s, const real *dout, real *dM) {
+    const int th = tiles_y(s), tw = tiles_x(s);
+    const size_t T = (size_t)s->B * th * tw;
+    for (int b = 0; b < s->B; b++) {
+        const real *img = dout + (size_t)b * s->Ho * s->Wo * s->Co;
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const size_t t = ((size_t)b * th + ty) * tw + tx;
+                const real *px[4];
+                tile_outputs(s, img, ty, tx, px);
+                real *mp[16];
+                for (int p = 0; p < 16; p++) mp[p] = at_point(dM, p, T, t, s->Co);
+                for (int c0 = 0; c0 < s->Co; c0 += CW) {
+                    const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
+                    real dy[4][CW], dm[16][CW];
+                    load_block(4, px, c0, n, dy);
+                    output_transform_t(dy, dm);
+                    store_block(16, mp, c0, n, dm);
+                }
+            }
+    }
+}
+
+/* din = sum over tiles of B dV B^T, each added to its 4x4 input pixels. */
+DIGIT_HOT static void scatter_input_grads(const conv_shape *s, const real *dV, real *din) {
+    const int th = tiles_y(s), tw = tiles_x(s);
+    const size_t T = (size_t)s->B * th * tw;
+    memset(din, 0, sizeof(real) * (size_t)s->B * s->H * s->W * s->Ci);
+    for (int b = 0; b < s->B; b++) {
+        real *img = din + (size_t)b * s->H * s->W * s->Ci;
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const size_t t = ((size_t)b * th + ty) * tw + tx;
+                const real *px[16];
+                tile_inputs(s, img, ty, tx, px);
+                const real *vp[16];
+                for (int p = 0; p < 16; p++) vp[p] = at_point((real *)dV, p, T, t, s->Ci);
+                for (int c0 = 0; c0 < s->Ci; c0 += CW) {
+                    const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
+                    real dv[16][CW], dd[16][CW];
+                    load_block(16, vp, c0, n, dv);
+                    input_transform_t(dv, dd);
+                    for (int k = 0; k < 16; k++) {
+                        if (!px[k]) continue;
+                        real *dst = (real *)px[k] + c0;
+                        for (int c = 0; c < n; c++) dst[c] += dd[k][c];
+                    }
+                }
+            }
+    }
+}
+
+/* ---- the passes ---- */
+
+DIGIT_HOT void wino_forward(const conv_shape *s, const real *in, const real *U,
+                            const real *bias, real *V, real *M, real *out) {
+    const size_t T = (size_t)s->B * wino_tiles(s);
+    transform_inputs(s, in, V);
+    for (int p = 0; p < 16; p++)
+        gemm(0, 0, (int)T, s->Co, s->Ci, at_point((real *)V, p, T, 0, s->Ci),
+             U + (size_t)p * s->Ci * s->Co, at_point(M, p, T, 0, s->Co), 0);
+    transform_outputs(s, M, bias, out);
+}
+
+DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,
+                             const real *dout, real *dU, real *dw, real *dbias,
+                             real *dM, real *dV, real *din) {
+    const size_t T = (size_t)s->B * wino_tiles(s);
+    const size_t rows = (size_t)s->B * s->Ho * s->Wo;
+    if (dbias) {
+        for (int c = 0; c < s->Co; c++) dbias[c] = 0;
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < s->Co; c++) dbias[c] += dout[r * s->Co + c];
+    }
+    transform_output_grads(s, dout, dM);
+    for (int p = 0; p < 16; p++)
+        gemm(1, 0, s->Ci, s->Co, (int)T, at_point((real *)V, p, T, 0, s->Ci),
+             at_point(dM, p, T, 0, s->Co), dU + (size_t)p * s->Ci * s->Co, 0);
+    unpack_grad(s, dU, dw);
+    if (!din) return;
+    for (int p = 0; p < 16; p++)
+        gemm(0, 1, (int)T, s->Ci, s->Co, at_point(dM, p, T, 0, s->Co), U + (size_t)p * s->Ci * s->Co,
+             at_point(dV, p, T, 0, s->Ci), 0);
+    scatter_input_grads(s, dV, din);
+}

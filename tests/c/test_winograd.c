@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_winograd.c — csrc/winograd.c against the direct convolution of
+ * layers.c on random data: the forward output, the weight, bias and input
+ * gradients, over shapes with even and odd sizes, padding 0 and 1, and
+ * channel counts below, at and past the transforms' block of 16.
+ *
+ * The measure is the largest difference divided by the largest magnitude
+ * of the direct result. In float it must stay under TOLERANCE; the worst
+ * measured here is printed with -v.
+ */
+
+#include "internal.h" /* first, as in the library's own files */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "layers.h"
+#include "rng.h"
+#include "winograd.h"
+
+/* F(2x2,3x3) in float differs from im2col + GEMM by a few ulps of the
+ * largest value; 2e-6 relative is well over what is measured (see -v). */
+#define TOLERANCE 2e-6
+
+static int verbose;
+static double worst[4];
+static const char *const WHAT[4] = {"output", "weight gradient", "bias gradient",
+                                    "input gradient"};
+
+static real *randoms(rng *r, size_t n) {
+    real *x = malloc(sizeof(real) * (n ? n : 1));
+    if (!x) abort();
+    for (size_t i = 0; i < n; i++) x[i] = (real)(2 * rng_uniform(r) - 1);
+    return x;
+}
+
+static real *scratch(size_t n) {
+    real *x = calloc(n ? n : 1, sizeof(real));
+    if (!x) abort();
+    return x;
+}
+
+/* max |got - want| / max |want| */
+static double rel_error(const real *got, const real *want, size_t n) {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]), w = fabs((double)want[i]);
+        diff = d > diff ? d : diff;
+        scale = w > scale ? w : scale;
+    }
+    return scale > 0 ? diff / scale : diff;
+}
+
+static void compare(int k, const char *shape, const real *got, const real *want, size_t n) {
+    double e = rel_error(got, want, n);
+    if (e > worst[k]) worst[k] = e;
+    CHECK(e <= TOLERANCE, "%s %s: relative error %.3g", shape, WHAT[k], e);
+}
+
+static void check_shape(int B, int H, int W, int Ci, int Co, int pad, uint64_t seed) {
+    conv_shape s = {B, H, W, Ci, H + 2 * pad - 2, W + 2 * pad - 2, Co, 3, pad, 1};
+    char shape[80];
+    snprintf(shape, sizeof shape, "B%d %dx%d %d->%d pad %d", B, H, W, Ci, Co, pad);
+    CHECK(wino_fits(&s), "%s fits F(2x2,3x3)", shape);
+    rng r;
+    rng_seed(&r, seed);
+    const size_t n_in = (size_t)B * H * W * Ci, n_out = (size_t)B * s.Ho * s.Wo * Co;
+    const size_t n_w = (size_t)Co * Ci * 9, n_col = (size_t)B * s.Ho * s.Wo * Ci * 9;
+    real *in = randoms(&r, n_in), *w = randoms(&r, n_w), *bias = randoms(&r, (size_t)Co);
+    real *dout = randoms(&r, n_out);
+
+    /* The direct convolution. */
+    real *packed = scratch(n_w), *col = scratch(n_col), *out = scratch(n_out);
+    real *dpacked = scratch(n_w), *dw = scratch(n_w), *db = scratch((size_t)Co);
+    real *dcol = scratch(n_col), *din = scratch(n_in);
+    conv_pack(&s, w, packed);
+    conv2d_forward(&s, in, packed, bias, col, out);
+    conv2d_backward(&s, col, packed, dout, dpacked, dw, db, dcol, din);
+
+    /* Winograd. */
+    real *U = scratch(wino_u_size(&s)), *V = scratch(B * wino_v_size(&s));
+    real *M = scratch(B * wino_m_size(&s)), *dU = scratch(wino_u_size(&s));
+    real *dV = scratch(B * wino_v_size(&s)), *wout = scratch(n_out), *wdw = scratch(n_w);
+    real *wdb = scratch((size_t)Co), *wdin = scratch(n_in);
+    wino_pack(&s, w, U);
+    wino_forward(&s, in, U, bias, V, M, wout);
+    wino_backward(&s, V, U, dout, dU, wdw, wdb, M, dV, wdin);
+
+    compare(0, shape, wout, out, n_out);
+    compare(1, shape, wdw, dw, n_w);
+    compare(2, shape, wdb, db, (size_t)Co);
+    compare(3, shape, wdin, din, n_in);
+
+    /* Without bias and without an input gradient (a first layer). */
+    wino_forward(&s, in, U, NULL, V, M, wout);
+    for (size_t i = 0; i < n_out; i++) out[i] -= bias[i % (size_t)Co];
+    compare(0, shape, wout, out, n_out);
+    memset(wdw, 0, sizeof(real) * n_w);
+    wino_backward(&s, V, U, dout, dU, wdw, NULL, M, NULL, NULL);
+    compare(1, shape, wdw, dw, n_w);
+
+    real *all[] = {in, w, bias, dout, packed, col, out, dpacked, dw, db, dcol, din,
+                   U, V, M, dU, dV, wout, wdw, wdb, wdin};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+
+static void test_fits(void) {
+    conv_shape same = {1, 14, 14, 32, 14, 14, 64, 3, 1, 1};
+    conv_shape valid = {1, 12, 12, 16, 10, 10, 32, 3, 0, 1};
+    conv_shape k5 = {1, 28, 28, 1, 24, 24, 16, 5, 0, 1};
+    conv_shape strided = {1, 14, 14, 8, 7, 7, 8, 3, 1, 2};
+    CHECK(wino_fits(&same) && wino_fits(&valid), "3x3 stride 1 pad 0/1 fit");
+    CHECK(!wino_fits(&k5) && !wino_fits(&strided), "5x5 and stride 2 do not");
+    CHECK(wino_tiles(&same) == 49 && wino_tiles(&valid) == 25, "tiles per image");
+    conv_shape odd = {1, 7, 7, 48, 7, 7, 96, 3, 1, 1};
+    CHECK(wino_tiles(&odd) == 16, "7x7 output: 4x4 tiles, the last ones half used");
+}
+
+int main(int argc, char **argv) {
+    verbose = argc > 1 && !strcmp(argv[1], "-v");
+    test_fits();
+    /* The presets' shapes (basic conv2, compact conv2, strong conv2/conv3),
+     * then odd sizes, one channel, and channel counts around the block. */
+    check_shape(2, 14, 14, 32, 64, 1, 1);
+    check_shape(2, 12, 12, 16, 32, 0, 2);
+    check_shape(2, 14, 14, 32, 48, 1, 3);
+    check_shape(2, 7, 7, 48, 96, 1, 4);
+    check_shape(3, 5, 9, 1, 3, 1, 5);
+    check_shape(1, 3, 3, 17, 5, 0, 6);
+    check_shape(2, 6, 11, 33, 15, 0, 7);
+    check_shape(1, 4, 4, 16, 16, 1, 8);
+    if (verbose)
+        for (int k = 0; k < 4; k++) printf("worst relative error, %s: %.3g\n", WHAT[k], worst[k]);
+    return test_summary("test_winograd");
+}
