@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "cpu.h"
 #include "net.h"
 #include "optim.h"
 
@@ -187,7 +188,8 @@ static int profile_layers(const char *arch, int B) {
     openblas_set_num_threads(1);
     net_forward(&p, params, packed, &w, B);
     net_backward(&p, params, packed, grads, &w, B, labels, B);
-    printf("%s, %d images, one thread (us per pass; GFLOP/s of the direct convolution)\n", arch, B);
+    printf("%s, %d images, one thread, %s kernels (us per pass; GFLOP/s of the direct "
+           "convolution)\n", arch, B, cpu_path_name(cpu_path_active()));
     printf("  %-36s %-9s %9s %9s %8s %8s\n", "layer", "path", "fwd us", "bwd us", "fwd GF/s",
            "bwd GF/s");
     double total_f = 0, total_b = 0, t[REPEATS];
@@ -210,7 +212,8 @@ static int profile_layers(const char *arch, int B) {
             bwd = median_of(t, REPEATS);
         }
         double fl = layer_flops(L) * B;
-        const char *path = L->spec->kind != LAYER_CONV ? "" : L->wino ? "winograd" : "im2col";
+        static const char *const PATHS[] = {"im2col", "winograd", "1-channel"};
+        const char *path = L->spec->kind != LAYER_CONV ? "" : PATHS[L->conv_path];
         printf("  %-36s %-9s %9.1f %9.1f", L->description, path, f * 1e6, bwd * 1e6);
         if (fl > 0) printf(" %8.1f %8.1f", fl / f / 1e9, fl * (i ? 2 : 1) / bwd / 1e9);
         printf("\n");

@@ -14,6 +14,8 @@
 #include "layers.h"
 #include "net.h"
 #include "rng.h"
+#include "conv1ch.h"
+#include "cpu.h"
 #include "winograd.h"
 
 static tensor_plan *put_tensor(tensor_plan *t, const char *layer, const char *what,
@@ -127,6 +129,23 @@ static conv_shape conv_of(const layer_plan *L, int B) {
     return s;
 }
 
+static int choose_conv(const conv_shape *s, int first) {
+    const char *force = getenv("DIGIT_CONV");
+    if (force && !strcmp(force, "im2col")) return CONV_IM2COL;
+    if (force && !strcmp(force, "winograd") && wino_fits(s)) return CONV_WINOGRAD;
+    if (wino_fits(s) && s->Ci >= WINO_MIN_CHANNELS) return CONV_WINOGRAD;
+    /* The one-channel kernels are faster than im2col + OpenBLAS only on
+     * AVX-512, and there only for 3x3, or 5x5 into one block of 16
+     * channels (digit-bench --layers on a Zen 4: basic's conv1 forward +
+     * backward 491 vs 552 us per 16 images, compact's 323 vs 439; 5x5 into
+     * 24 or 32 channels 685 vs 535 and 919 vs 889). Backward has no din,
+     * hence first layers only. */
+    if (first && conv1ch_fits(s) && cpu_path_active() == CPU_AVX512 &&
+        (s->K == 3 || s->Co <= 16))
+        return CONV_ONE_CHANNEL;
+    return CONV_IM2COL;
+}
+
 int net_plan_build(net_plan *p, const arch_spec *arch) {
     memset(p, 0, sizeof *p);
     p->arch = arch;
@@ -148,13 +167,15 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
         }
         if (L->spec->kind == LAYER_CONV) {
             const conv_shape s = conv_of(L, 1);
-            L->wino = wino_chosen(&s);
-            size_t col = L->wino ? wino_v_size(&s) : (size_t)L->out_h * L->out_w * L->fan_in;
-            size_t packed = L->wino ? wino_u_size(&s) : L->w_count;
+            L->conv_path = choose_conv(&s, i == 0);
+            size_t col = (size_t)L->out_h * L->out_w * L->fan_in, packed = L->w_count;
+            if (L->conv_path == CONV_WINOGRAD) col = wino_v_size(&s), packed = wino_u_size(&s);
+            if (L->conv_path == CONV_ONE_CHANNEL)
+                col = conv1ch_in_size(&s), packed = conv1ch_w_size(&s);
             L->pack_off = p->npacked;
             p->npacked += packed;
             if (packed > p->conv_w_max) p->conv_w_max = packed;
-            if (L->wino && wino_m_size(&s) > p->wino_max_per_image)
+            if (L->conv_path == CONV_WINOGRAD && wino_m_size(&s) > p->wino_max_per_image)
                 p->wino_max_per_image = wino_m_size(&s);
             L->col_off = p->col_per_image;
             p->col_per_image += col;
@@ -245,8 +266,12 @@ void net_pack(const net_plan *p, const real *params, real *packed) {
         const layer_plan *L = &p->layer[i];
         if (L->spec->kind != LAYER_CONV) continue;
         conv_shape s = conv_of(L, 1);
-        if (L->wino) wino_pack(&s, params + L->w_off, packed + L->pack_off);
-        else conv_pack(&s, params + L->w_off, packed + L->pack_off);
+        real *dst = packed + L->pack_off;
+        switch (L->conv_path) {
+        case CONV_WINOGRAD: wino_pack(&s, params + L->w_off, dst); break;
+        case CONV_ONE_CHANNEL: conv1ch_pack(&s, params + L->w_off, dst); break;
+        default: conv_pack(&s, params + L->w_off, dst); break;
+        }
     }
 }
 
@@ -310,12 +335,12 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
     switch (L->spec->kind) {
     case LAYER_CONV: {
         conv_shape s = conv_of(L, B);
-        if (L->wino)
-            wino_forward(&s, in, packed + L->pack_off, bias_of(p, w, params, i),
-                         col_of(L, w, B), w->wino, out);
-        else
-            conv2d_forward(&s, in, packed + L->pack_off, bias_of(p, w, params, i),
-                           col_of(L, w, B), out);
+        const real *wk = packed + L->pack_off, *bias = bias_of(p, w, params, i);
+        switch (L->conv_path) {
+        case CONV_WINOGRAD: wino_forward(&s, in, wk, bias, col_of(L, w, B), w->wino, out); break;
+        case CONV_ONE_CHANNEL: conv1ch_forward(&s, in, wk, bias, col_of(L, w, B), out); break;
+        default: conv2d_forward(&s, in, wk, bias, col_of(L, w, B), out); break;
+        }
         break;
     }
     case LAYER_RELU:
@@ -423,13 +448,17 @@ static void backward_layer(const net_plan *p, const real *params, const real *pa
     switch (L->spec->kind) {
     case LAYER_CONV: {
         conv_shape s = conv_of(L, B);
-        real *dbias = L->b_count ? grads + L->b_off : NULL;
-        if (L->wino)
-            wino_backward(&s, col_of(L, w, B), packed + L->pack_off, dout, w->dpacked,
-                          grads + L->w_off, dbias, w->wino, w->dcol, din);
-        else
-            conv2d_backward(&s, col_of(L, w, B), packed + L->pack_off, dout, w->dpacked,
-                            grads + L->w_off, dbias, w->dcol, din);
+        real *dbias = L->b_count ? grads + L->b_off : NULL, *dw = grads + L->w_off;
+        const real *col = col_of(L, w, B), *wk = packed + L->pack_off;
+        switch (L->conv_path) {
+        case CONV_WINOGRAD:
+            wino_backward(&s, col, wk, dout, w->dpacked, dw, dbias, w->wino, w->dcol, din);
+            break;
+        case CONV_ONE_CHANNEL: /* always the first layer: no din */
+            conv1ch_backward(&s, col, dout, dw, dbias);
+            break;
+        default: conv2d_backward(&s, col, wk, dout, w->dpacked, dw, dbias, w->dcol, din); break;
+        }
         break;
     }
     case LAYER_RELU:

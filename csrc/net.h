@@ -31,6 +31,16 @@ typedef enum layer_kind {
     LAYER_DROPOUT      /* p */
 } layer_kind;
 
+/* How a convolution is computed (net_plan_build chooses):
+ *   CONV_IM2COL      im2col + one GEMM (layers.c), any shape;
+ *   CONV_WINOGRAD    F(2x2,3x3) (winograd.c): 3x3 stride 1, 8+ channels in;
+ *   CONV_ONE_CHANNEL direct kernels (conv1ch.c): a one-channel first
+ *                    layer, on AVX-512 (see choose_conv in net.c).
+ * DIGIT_CONV=im2col or DIGIT_CONV=winograd in the environment forces the
+ * first everywhere, or the second wherever it fits (one channel included),
+ * so that the tests check and the benchmark measures each path. */
+enum { CONV_IM2COL, CONV_WINOGRAD, CONV_ONE_CHANNEL };
+
 typedef struct layer_spec {
     layer_kind kind;
     const char *name;  /* parametrised layers: the state_dict prefix */
@@ -78,9 +88,10 @@ typedef struct layer_plan {
     int bn_next;               /* conv/linear: a batch norm follows, which
                                   inference folds into this layer */
     int fused;                 /* ReLU folded into the max-pool after it */
-    int wino;                  /* conv: by Winograd F(2x2,3x3) (winograd.h);
-                                  its col holds the transformed input V and
-                                  its packed weights are U */
+    int conv_path;             /* conv: CONV_IM2COL, CONV_WINOGRAD (col
+                                  holds V, the packed weights are U) or
+                                  CONV_ONE_CHANNEL (col holds the padded
+                                  input, the packed weights are wk) */
     int fan_in;
     char description[48];
 } layer_plan;

@@ -7,7 +7,6 @@
  */
 #include "internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "winograd.h"
@@ -17,12 +16,6 @@ enum { CW = 16 }; /* channels per transform block */
 int wino_fits(const conv_shape *s) {
     return s->K == 3 && s->stride == 1 && (s->pad == 0 || s->pad == 1) &&
            s->Ho == s->H + 2 * s->pad - 2 && s->Wo == s->W + 2 * s->pad - 2;
-}
-
-int wino_chosen(const conv_shape *s) {
-    const char *mode = getenv("DIGIT_CONV");
-    if (!wino_fits(s) || (mode && !strcmp(mode, "direct"))) return 0;
-    return s->Ci >= WINO_MIN_CHANNELS || (mode && !strcmp(mode, "winograd"));
 }
 
 static int tiles_y(const conv_shape *s) { return (s->Ho + 1) / 2; }

@@ -38,13 +38,9 @@
  * padding 0 or 1. */
 int wino_fits(const conv_shape *s);
 
-/* Whether libdigit runs a convolution by Winograd: where it fits and has
- * at least WINO_MIN_CHANNELS input channels (with fewer, the 16 GEMMs are
- * too thin to beat im2col). DIGIT_CONV=direct in the environment turns it
- * off, DIGIT_CONV=winograd uses it wherever it fits; read when a network
- * is planned (a model is created or loaded). */
+/* Below this many input channels the 16 GEMMs are too thin to beat
+ * im2col; net.c then picks another path (see conv_path in net.h). */
 #define WINO_MIN_CHANNELS 8
-int wino_chosen(const conv_shape *s);
 
 /* Tiles of one image: ceil(Ho/2) * ceil(Wo/2). */
 size_t wino_tiles(const conv_shape *s);

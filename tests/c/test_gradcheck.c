@@ -401,7 +401,14 @@ static void input_gradient(net_case *c, real *din) {
     real *db = malloc(sizeof(real) * (L->b_count + 1)), *dcol = malloc(sizeof(real) * ncol);
     const real *col = c->w.col + (size_t)c->B * L->col_off, *packed = c->packed + L->pack_off;
     const real *dout = c->w.dact + (size_t)c->B * L->out_act;
-    if (L->wino) { /* DIGIT_CONV=winograd: the first layer too */
+    if (L->conv_path == CONV_ONE_CHANNEL) { /* no din: by im2col from the input */
+        real *pk = malloc(sizeof(real) * nw), *col1 = malloc(sizeof(real) * ncol);
+        real *out1 = malloc(sizeof(real) * (size_t)c->B * L->out_h * L->out_w * L->out_c);
+        conv_pack(&s, c->params + L->w_off, pk);
+        conv2d_forward(&s, c->w.act, pk, NULL, col1, out1);
+        conv2d_backward(&s, col1, pk, dout, dpacked, dw, NULL, dcol, din);
+        free(pk), free(col1), free(out1);
+    } else if (L->conv_path == CONV_WINOGRAD) { /* DIGIT_CONV=winograd */
         real *dU = malloc(sizeof(real) * wino_u_size(&s));
         real *dM = malloc(sizeof(real) * c->B * wino_m_size(&s));
         real *dV = malloc(sizeof(real) * c->B * wino_v_size(&s));
