@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conv1ch.c — one-channel convolutions; see conv1ch.h. Each kernel body is
- * written once, over fixed blocks of CB output channels and PX output
- * pixels (arrays the compiler keeps in vector registers), and compiled for
- * each path of cpu.h with K known at compile time for 3 and 5.
+ * conv1ch.c — one-channel convolutions; see conv1ch.h. The kernels are
+ * written once (conv1ch_kernels.h) and compiled for each path of cpu.h with
+ * its vector width; this file pads the input, packs the weights and picks
+ * the path.
  */
 #include "internal.h"
 
@@ -12,7 +12,8 @@
 #include "conv1ch.h"
 #include "cpu.h"
 
-enum { CB = 16, PX = 4 };
+/* Output channels are padded to a multiple of the widest path's vector. */
+enum { CB = 16 };
 
 int conv1ch_fits(const conv_shape *s) {
     return s->Ci == 1 && s->stride == 1 && s->K <= CONV1CH_MAX_K &&
@@ -45,110 +46,39 @@ static void pad_images(const conv_shape *s, const real *in, real *padded) {
     }
 }
 
-/* CB channels as one value: a GCC/clang vector, which each path's target
- * compiles to its registers (one zmm, two ymm, four xmm). */
-typedef real vec __attribute__((vector_size(sizeof(real) * CB)));
-#define INLINE static inline __attribute__((always_inline))
+/* The kernels, once per path (conv1ch_kernels.h). The portable one uses
+ * 4-wide vectors, which every 64-bit CPU has (SSE2, NEON). */
+#define KERNEL_NAME(x) x##_portable
+#define KERNEL_ATTR
+#define KERNEL_LANES 4
+#define KERNEL_PX 4
+#include "conv1ch_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_PX
 
-INLINE vec vload(const real *p) {
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* NP output pixels in a row, for channels [cb, cb + n) (wk and out already
- * point at cb). */
-INLINE void forward_pixels(const real *row0, int Wp, const real *wk, int Cop, vec bv,
-                           const int K, const int NP, real *out, int Co, int n) {
-    vec acc[PX];
-    for (int p = 0; p < NP; p++) acc[p] = bv;
-    for (int ky = 0; ky < K; ky++) {
-        const real *row = row0 + (size_t)ky * Wp;
-        for (int kx = 0; kx < K; kx++) {
-            const vec w = vload(wk + (size_t)(ky * K + kx) * Cop);
-            for (int p = 0; p < NP; p++) acc[p] += row[p + kx] * w;
-        }
-    }
-    for (int p = 0; p < NP; p++) memcpy(out + (size_t)p * Co, &acc[p], sizeof(real) * (size_t)n);
-}
-
-INLINE void forward_body(const conv_shape *s, const real *padded, const real *wk,
-                         const real *bias, real *out, const int K) {
-    const int Hp = s->H + 2 * s->pad, Wp = s->W + 2 * s->pad, Cop = co_padded(s->Co);
-    for (int b = 0; b < s->B; b++) {
-        const real *img = padded + (size_t)b * Hp * Wp;
-        for (int cb = 0; cb < s->Co; cb += CB) {
-            const int n = s->Co - cb < CB ? s->Co - cb : CB;
-            real bias_block[CB];
-            for (int c = 0; c < CB; c++) bias_block[c] = bias && c < n ? bias[cb + c] : 0;
-            const vec bv = vload(bias_block);
-            for (int y = 0; y < s->Ho; y++) {
-                real *orow = out + ((size_t)b * s->Ho + y) * s->Wo * s->Co + cb;
-                const real *irow = img + (size_t)y * Wp;
-                int x = 0;
-                for (; x + PX <= s->Wo; x += PX)
-                    forward_pixels(irow + x, Wp, wk + cb, Cop, bv, K, PX,
-                                   orow + (size_t)x * s->Co, s->Co, n);
-                for (; x < s->Wo; x++)
-                    forward_pixels(irow + x, Wp, wk + cb, Cop, bv, K, 1,
-                                   orow + (size_t)x * s->Co, s->Co, n);
-            }
-        }
-    }
-}
-
-INLINE void backward_body(const conv_shape *s, const real *padded, const real *dout,
-                          real *dw, real *dbias, const int K) {
-    const int Hp = s->H + 2 * s->pad, Wp = s->W + 2 * s->pad, KK = K * K;
-    for (int cb = 0; cb < s->Co; cb += CB) {
-        const int n = s->Co - cb < CB ? s->Co - cb : CB;
-        vec acc[CONV1CH_MAX_K * CONV1CH_MAX_K], db = {0};
-        for (int k = 0; k < KK; k++) acc[k] = db;
-        for (int b = 0; b < s->B; b++) {
-            const real *img = padded + (size_t)b * Hp * Wp;
-            for (int y = 0; y < s->Ho; y++)
-                for (int x = 0; x < s->Wo; x++) {
-                    const real *d = dout + (((size_t)b * s->Ho + y) * s->Wo + x) * s->Co + cb;
-                    vec dv = {0};
-                    memcpy(&dv, d, sizeof(real) * (size_t)n);
-                    db += dv;
-                    const real *win = img + (size_t)y * Wp + x;
-                    for (int ky = 0; ky < K; ky++)
-                        for (int kx = 0; kx < K; kx++)
-                            acc[ky * K + kx] += win[(size_t)ky * Wp + kx] * dv;
-                }
-        }
-        for (int c = 0; c < n; c++) {
-            for (int k = 0; k < KK; k++) dw[(size_t)(cb + c) * KK + k] = acc[k][c];
-            if (dbias) dbias[cb + c] = db[c];
-        }
-    }
-}
-
-/* One forward and one backward function per path, K = 3 and 5 unrolled. */
-#define CONV1CH_PATH(name, attr)                                                          \
-    attr static void forward_##name(const conv_shape *s, const real *padded,            \
-                                    const real *wk, const real *bias, real *out) {      \
-        switch (s->K) {                                                                 \
-        case 3: forward_body(s, padded, wk, bias, out, 3); break;                       \
-        case 5: forward_body(s, padded, wk, bias, out, 5); break;                       \
-        default: forward_body(s, padded, wk, bias, out, s->K); break;                   \
-        }                                                                               \
-    }                                                                                   \
-    attr static void backward_##name(const conv_shape *s, const real *padded,           \
-                                     const real *dout, real *dw, real *dbias) {         \
-        switch (s->K) {                                                                 \
-        case 3: backward_body(s, padded, dout, dw, dbias, 3); break;                    \
-        case 5: backward_body(s, padded, dout, dw, dbias, 5); break;                    \
-        default: backward_body(s, padded, dout, dw, dbias, s->K); break;                \
-        }                                                                               \
-    }
-
-CONV1CH_PATH(portable, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CONV1CH_X86 1
-CONV1CH_PATH(avx2, __attribute__((target("avx2,fma"))))
-CONV1CH_PATH(avx512, __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))))
+#define KERNEL_NAME(x) x##_avx2
+#define KERNEL_ATTR __attribute__((target("avx2,fma")))
+#define KERNEL_LANES 8
+#define KERNEL_PX 4
+#include "conv1ch_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_PX
+
+#define KERNEL_NAME(x) x##_avx512
+#define KERNEL_ATTR __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define KERNEL_LANES 16
+#define KERNEL_PX 4
+#include "conv1ch_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_PX
 #endif
 
 void conv1ch_forward_on(cpu_path path, const conv_shape *s, const real *in, const real *wk,

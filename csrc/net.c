@@ -134,15 +134,17 @@ static int choose_conv(const conv_shape *s, int first) {
     if (force && !strcmp(force, "im2col")) return CONV_IM2COL;
     if (force && !strcmp(force, "winograd") && wino_fits(s)) return CONV_WINOGRAD;
     if (wino_fits(s) && s->Ci >= WINO_MIN_CHANNELS) return CONV_WINOGRAD;
-    /* The one-channel kernels are faster than im2col + OpenBLAS only on
-     * AVX-512, and there only for 3x3, or 5x5 into one block of 16
-     * channels (digit-bench --layers on a Zen 4: basic's conv1 forward +
-     * backward 491 vs 552 us per 16 images, compact's 323 vs 439; 5x5 into
-     * 24 or 32 channels 685 vs 535 and 919 vs 889). Backward has no din,
-     * hence first layers only. */
-    if (first && conv1ch_fits(s) && cpu_path_active() == CPU_AVX512 &&
-        (s->K == 3 || s->Co <= 16))
-        return CONV_ONE_CHANNEL;
+    /* The one-channel kernels where digit-bench --layers measured them
+     * faster than im2col + OpenBLAS (forward + backward, 16 images, Zen 4):
+     * on AVX-512 with whole vectors of 16 channels (basic's conv1 195 vs
+     * 520 us, compact's 266 vs 466, strong's 719 vs 903; 24 channels lose,
+     * 684 vs 569), on AVX2 for 3x3 (352 vs 520); the portable path loses
+     * to OpenBLAS everywhere. Backward has no din, hence first layers only. */
+    if (first && conv1ch_fits(s)) {
+        cpu_path path = cpu_path_active();
+        if ((path == CPU_AVX512 && s->Co % 16 == 0) || (path == CPU_AVX2 && s->K == 3))
+            return CONV_ONE_CHANNEL;
+    }
     return CONV_IM2COL;
 }
 

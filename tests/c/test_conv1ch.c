@@ -108,5 +108,6 @@ int main(void) {
     check_shape(2, 7, 9, 5, 3, 0, 5);
     check_shape(1, 6, 5, 37, 7, 3, 6);
     check_shape(1, 4, 4, 1, 1, 0, 7);
+    check_shape(64, 28, 28, 32, 5, 2, 8);
     return test_summary("test_conv1ch");
 }
