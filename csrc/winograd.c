@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "cpu.h"
+#include "microgemm.h"
 #include "winograd.h"
 
 enum { CW = 16 }; /* channels per transform block */
@@ -33,7 +35,9 @@ static size_t point_stride(size_t T, int C) { return T * (size_t)C + POINT_PAD; 
  * then cover one batch's padded arrays. */
 size_t wino_v_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Ci); }
 size_t wino_m_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Co); }
-size_t wino_u_size(const conv_shape *s) { return (size_t)WINO_POINTS * s->Ci * s->Co; }
+/* U, then its transpose Ut [16][Co][Ci] for the input gradient's products
+ * (so that all three are row-major products for microgemm.c). */
+size_t wino_u_size(const conv_shape *s) { return 2 * (size_t)WINO_POINTS * s->Ci * s->Co; }
 
 /* ---- the transforms of one block of CW channels ---- */
 
@@ -113,6 +117,7 @@ static inline void input_transform_t(real dv[16][CW], real dd[16][CW]) {
 
 void wino_pack(const conv_shape *s, const real *w, real *U) {
     const size_t plane = (size_t)s->Ci * s->Co;
+    real *Ut = U + WINO_POINTS * plane;
     for (int o = 0; o < s->Co; o++)
         for (int c = 0; c < s->Ci; c++) {
             const real *g = w + ((size_t)o * s->Ci + c) * 9;
@@ -126,8 +131,10 @@ void wino_pack(const conv_shape *s, const real *w, real *U) {
             for (int i = 0; i < 4; i++) {
                 real u[4] = {t[i][0], (t[i][0] + t[i][1] + t[i][2]) * (real)0.5,
                              (t[i][0] - t[i][1] + t[i][2]) * (real)0.5, t[i][2]};
-                for (int j = 0; j < 4; j++)
+                for (int j = 0; j < 4; j++) {
                     U[(size_t)(4 * i + j) * plane + (size_t)c * s->Co + o] = u[j];
+                    Ut[(size_t)(4 * i + j) * plane + (size_t)o * s->Ci + c] = u[j];
+                }
             }
         }
 }
@@ -317,13 +324,23 @@ DIGIT_HOT static void scatter_input_grads(const conv_shape *s, const real *dV, r
 
 /* ---- the passes ---- */
 
+/* microgemm.c where it was measured faster than OpenBLAS (digit-bench
+ * --layers, Zen 4): on AVX-512 with products N columns wide in whole
+ * vectors of 16 (basic's conv2 forward 795 vs 925 us per 16 images,
+ * backward 1602 vs 1850). A partial vector costs a slow copy, and the
+ * narrower paths were slower than OpenBLAS on the same machine. */
+static int own_gemm(int N) { return cpu_path_active() == CPU_AVX512 && N % 16 == 0; }
+
 DIGIT_HOT void wino_forward(const conv_shape *s, const real *in, const real *U,
                             const real *bias, real *V, real *M, real *out) {
     const size_t T = (size_t)s->B * wino_tiles(s);
     transform_inputs(s, in, V);
-    for (int p = 0; p < 16; p++)
-        gemm(0, 0, (int)T, s->Co, s->Ci, at_point((real *)V, p, T, 0, s->Ci),
-             U + (size_t)p * s->Ci * s->Co, at_point(M, p, T, 0, s->Co), 0);
+    for (int p = 0; p < 16; p++) {
+        const real *Vp = at_point((real *)V, p, T, 0, s->Ci), *Up = U + (size_t)p * s->Ci * s->Co;
+        real *Mp = at_point(M, p, T, 0, s->Co);
+        if (own_gemm(s->Co)) mgemm((int)T, s->Co, s->Ci, Vp, s->Ci, 1, Up, s->Co, Mp, s->Co);
+        else gemm(0, 0, (int)T, s->Co, s->Ci, Vp, Up, Mp, 0);
+    }
     transform_outputs(s, M, bias, out);
 }
 
@@ -338,13 +355,21 @@ DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,
             for (int c = 0; c < s->Co; c++) dbias[c] += dout[r * s->Co + c];
     }
     transform_output_grads(s, dout, dM);
-    for (int p = 0; p < 16; p++)
-        gemm(1, 0, s->Ci, s->Co, (int)T, at_point((real *)V, p, T, 0, s->Ci),
-             at_point(dM, p, T, 0, s->Co), dU + (size_t)p * s->Ci * s->Co, 0);
+    for (int p = 0; p < 16; p++) { /* dU = V^T dM */
+        const real *Vp = at_point((real *)V, p, T, 0, s->Ci), *dMp = at_point(dM, p, T, 0, s->Co);
+        real *dUp = dU + (size_t)p * s->Ci * s->Co;
+        if (own_gemm(s->Co)) mgemm(s->Ci, s->Co, (int)T, Vp, 1, s->Ci, dMp, s->Co, dUp, s->Co);
+        else gemm(1, 0, s->Ci, s->Co, (int)T, Vp, dMp, dUp, 0);
+    }
     unpack_grad(s, dU, dw);
     if (!din) return;
-    for (int p = 0; p < 16; p++)
-        gemm(0, 1, (int)T, s->Ci, s->Co, at_point(dM, p, T, 0, s->Co), U + (size_t)p * s->Ci * s->Co,
-             at_point(dV, p, T, 0, s->Ci), 0);
+    const real *Ut = U + (size_t)WINO_POINTS * s->Ci * s->Co;
+    for (int p = 0; p < 16; p++) { /* dV = dM U^T */
+        const real *dMp = at_point(dM, p, T, 0, s->Co);
+        real *dVp = at_point(dV, p, T, 0, s->Ci);
+        const size_t at = (size_t)p * s->Ci * s->Co;
+        if (own_gemm(s->Ci)) mgemm((int)T, s->Ci, s->Co, dMp, s->Co, 1, Ut + at, s->Ci, dVp, s->Ci);
+        else gemm(0, 1, (int)T, s->Ci, s->Co, dMp, U + at, dVp, 0);
+    }
     scatter_input_grads(s, dV, din);
 }

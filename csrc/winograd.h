@@ -8,7 +8,7 @@
  * With d a 4x4 input block, g a 3x3 kernel and Y the 2x2 outputs:
  *   Y = A^T [ (G g G^T) .* (B^T d B) ] A
  * The 16 products become 16 GEMMs over all tiles of the batch and all
- * channels: M[p] = V[p] x U[p] for p = 0..15, where
+ * channels (microgemm.c): M[p] = V[p] x U[p] for p = 0..15, where
  *   V [16][T][Ci]   transformed input  (B^T d B per tile and channel)
  *   U [16][Ci][Co]  transformed kernel (G g G^T), the "packed" weights
  *   M [16][T][Co]   products, turned into outputs by A^T M A
@@ -46,12 +46,12 @@ int wino_fits(const conv_shape *s);
 size_t wino_tiles(const conv_shape *s);
 
 /* Reals of V (one image: 16 * tiles * Ci), of M or dM (16 * tiles * Co)
- * and of U (16 * Ci * Co). */
+ * and of the packed weights (U and its transpose, 2 * 16 * Ci * Co). */
 size_t wino_v_size(const conv_shape *s);
 size_t wino_m_size(const conv_shape *s);
 size_t wino_u_size(const conv_shape *s);
 
-/* w [Co, Ci, 3, 3] (PyTorch) -> U [16][Ci][Co]. */
+/* w [Co, Ci, 3, 3] (PyTorch) -> U [16][Ci][Co], then Ut [16][Co][Ci]. */
 void wino_pack(const conv_shape *s, const real *w, real *U);
 
 /* out [B, Ho, Wo, Co] = conv(in) + bias (bias NULL: none). V (kept for

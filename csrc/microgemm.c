@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * microgemm.c — see microgemm.h. The kernel is written once
+ * (microgemm_kernels.h) and compiled per path at its vector width.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "microgemm.h"
+
+#define KERNEL_NAME(x) x##_portable
+#define KERNEL_ATTR
+#define KERNEL_LANES 4
+#define KERNEL_ROWS 4
+#include "microgemm_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_ROWS
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MGEMM_X86 1
+#define KERNEL_NAME(x) x##_avx2
+#define KERNEL_ATTR __attribute__((target("avx2,fma")))
+#define KERNEL_LANES 8
+#define KERNEL_ROWS 3
+#include "microgemm_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_ROWS
+
+#define KERNEL_NAME(x) x##_avx512
+#define KERNEL_ATTR __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define KERNEL_LANES 16
+#define KERNEL_ROWS 4
+#include "microgemm_kernels.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef KERNEL_LANES
+#undef KERNEL_ROWS
+#endif
+
+void mgemm_on(cpu_path path, int M, int N, int K, const real *A, int a_row, int a_col,
+              const real *B, int ldb, real *C, int ldc) {
+    switch (path) {
+#ifdef MGEMM_X86
+    case CPU_AVX512: mgemm_avx512(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
+    case CPU_AVX2: mgemm_avx2(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
+#endif
+    default: mgemm_portable(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
+    }
+}
+
+void mgemm(int M, int N, int K, const real *A, int a_row, int a_col, const real *B, int ldb,
+           real *C, int ldc) {
+    mgemm_on(cpu_path_active(), M, N, K, A, a_row, a_col, B, ldb, C, ldc);
+}

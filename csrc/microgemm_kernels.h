@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * microgemm_kernels.h — the body of microgemm.c's kernel, included once per
+ * path of cpu.h with
+ *   KERNEL_NAME(x)  the path's name for x,
+ *   KERNEL_ATTR     its target attribute (empty: portable),
+ *   KERNEL_LANES    reals per vector register,
+ *   KERNEL_ROWS     rows of C computed together (the register block is
+ *                   KERNEL_ROWS x up to 4 vectors).
+ */
+
+typedef real KERNEL_NAME(vec) __attribute__((vector_size(sizeof(real) * KERNEL_LANES)));
+
+static inline __attribute__((always_inline)) KERNEL_ATTR KERNEL_NAME(vec)
+KERNEL_NAME(load)(const real *p, int n) {
+    KERNEL_NAME(vec) v = {0};
+    if (n == KERNEL_LANES) memcpy(&v, p, sizeof v); /* one vector load */
+    else memcpy(&v, p, sizeof(real) * (size_t)n);
+    return v;
+}
+
+static inline __attribute__((always_inline)) KERNEL_ATTR void
+KERNEL_NAME(store)(real *p, KERNEL_NAME(vec) v, int n) {
+    if (n == KERNEL_LANES) memcpy(p, &v, sizeof v);
+    else memcpy(p, &v, sizeof(real) * (size_t)n);
+}
+
+/* C[R rows, NV vectors from column j] for k in [k0, k1): summed in
+ * registers, then stored (first block) or added to C. `last` is the
+ * number of columns in the last vector (KERNEL_LANES but at the edge). */
+static inline __attribute__((always_inline)) KERNEL_ATTR void
+KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const real *A,
+                   int a_row, int a_col, const real *B, int ldb, real *C, int ldc) {
+    KERNEL_NAME(vec) acc[KERNEL_ROWS][4];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = (KERNEL_NAME(vec)){0};
+    for (int k = k0; k < k1; k++) {
+        KERNEL_NAME(vec) b[4];
+        const real *brow = B + (size_t)k * ldb;
+        for (int v = 0; v < NV; v++)
+            b[v] = KERNEL_NAME(load)(brow + v * KERNEL_LANES, v == NV - 1 ? last : KERNEL_LANES);
+        for (int r = 0; r < R; r++) {
+            const real a = A[(size_t)r * a_row + (size_t)k * a_col];
+            for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) {
+            real *c = C + (size_t)r * ldc + v * KERNEL_LANES;
+            const int n = v == NV - 1 ? last : KERNEL_LANES;
+            if (k0 > 0) KERNEL_NAME(store)(c, KERNEL_NAME(load)(c, n) + acc[r][v], n);
+            else KERNEL_NAME(store)(c, acc[r][v], n);
+        }
+}
+
+/* Rows [i, i + R) of C: column blocks of 4 vectors, then 2, then 1. */
+static inline __attribute__((always_inline)) KERNEL_ATTR void
+KERNEL_NAME(rows)(const int R, int N, int k0, int k1, const real *A, int a_row, int a_col,
+                  const real *B, int ldb, real *C, int ldc) {
+    int j = 0;
+    for (; j + 4 * KERNEL_LANES <= N; j += 4 * KERNEL_LANES)
+        KERNEL_NAME(block)(R, 4, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+    if (j + 2 * KERNEL_LANES <= N) {
+        KERNEL_NAME(block)(R, 2, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+        j += 2 * KERNEL_LANES;
+    }
+    for (; j < N; j += KERNEL_LANES) {
+        const int n = N - j < KERNEL_LANES ? N - j : KERNEL_LANES;
+        KERNEL_NAME(block)(R, 1, n, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+    }
+}
+
+KERNEL_ATTR static void KERNEL_NAME(mgemm)(int M, int N, int K, const real *A, int a_row,
+                                          int a_col, const real *B, int ldb, real *C,
+                                          int ldc) {
+    for (int k0 = 0; k0 < K || k0 == 0; k0 += MGEMM_KBLOCK) {
+        const int k1 = K - k0 < MGEMM_KBLOCK ? K : k0 + MGEMM_KBLOCK;
+        int i = 0;
+        for (; i + KERNEL_ROWS <= M; i += KERNEL_ROWS)
+            KERNEL_NAME(rows)(KERNEL_ROWS, N, k0, k1, A + (size_t)i * a_row, a_row, a_col,
+                              B, ldb, C + (size_t)i * ldc, ldc);
+        for (; i < M; i++)
+            KERNEL_NAME(rows)(1, N, k0, k1, A + (size_t)i * a_row, a_row, a_col, B, ldb,
+                              C + (size_t)i * ldc, ldc);
+        if (K == 0) break;
+    }
+}
