@@ -151,6 +151,8 @@ DIGIT_API digit_status digit_train_options_check(const digit_train_options *o) {
  * beat 32 and 64 by ~10%), large enough for long GEMM rows. Networks with
  * batch norm run the whole share at once instead (see bn_step). */
 #define TRAIN_MICRO 16
+/* Parts of one batch at most (each has a gradient buffer). */
+#define TRAIN_MAX_PARTS 64
 
 /* The epoch's order: Fisher-Yates from a generator seeded by (seed, epoch). */
 static void shuffle(uint32_t *perm, size_t n, uint64_t seed, int epoch) {
@@ -202,22 +204,34 @@ static void gather(trainer *t, worker *w, int at, int n) {
     w->work.first_image = (uint64_t)(w->start + at);
 }
 
-/* A worker's part of the current batch, for networks without batch norm:
- * its share in micro-batches, forward and backward each. The loss is
- * normalised by the whole batch so that the parts' gradients simply add up. */
+/* The parts of the current batch (networks without batch norm). */
+static int batch_parts(const trainer *t) {
+    return (t->step_size + t->part_size - 1) / t->part_size;
+}
+
+/* Worker i takes parts of the batch until none is left: each a
+ * micro-batch, forward and backward, into the part's own gradient. A
+ * stalled thread then holds up at most one part, which the others do not
+ * wait for. The loss is normalised by the whole batch so that the parts'
+ * gradients simply add up. */
 static void train_part(void *ctx, int i) {
     trainer *t = ctx;
     worker *w = &t->workers[i];
-    w->loss = 0;
     const net_plan *p = &t->model->plan;
-    for (int at = 0; at < w->count; at += TRAIN_MICRO) {
-        int n = w->count - at < TRAIN_MICRO ? w->count - at : TRAIN_MICRO;
-        gather(t, w, at, n);
-        float *g = at == 0 ? w->grads : w->micro_grads;
-        net_forward(p, t->model->params, t->packed, &w->work, n);
-        w->loss += net_backward(p, t->model->params, t->packed, g, &w->work, n,
-                                w->labels, t->step_size);
-        if (at) add_into(w->grads, g, p->nparams);
+    for (int part; (part = t->next_part++) < batch_parts(t);) {
+        w->start = part * t->part_size;
+        int count = t->step_size - w->start < t->part_size ? t->step_size - w->start
+                                                            : t->part_size;
+        t->part_loss[part] = 0;
+        for (int at = 0; at < count; at += TRAIN_MICRO) {
+            int n = count - at < TRAIN_MICRO ? count - at : TRAIN_MICRO;
+            gather(t, w, at, n);
+            float *g = at == 0 ? t->part_grads[part] : w->micro_grads;
+            net_forward(p, t->model->params, t->packed, &w->work, n);
+            t->part_loss[part] += net_backward(p, t->model->params, t->packed, g, &w->work, n,
+                                               w->labels, t->step_size);
+            if (at) add_into(t->part_grads[part], g, p->nparams);
+        }
     }
 }
 
@@ -361,10 +375,14 @@ static void bn_step(trainer *t) {
  * order, and apply Adam. */
 static void update_part(void *ctx, int i) {
     trainer *t = ctx;
-    const float *grads[PARALLEL_MAX_WORKERS];
+    const float *grads[TRAIN_MAX_PARTS > PARALLEL_MAX_WORKERS ? TRAIN_MAX_PARTS
+                                                              : PARALLEL_MAX_WORKERS];
     int n = 0;
-    for (int k = 0; k < t->nworkers; k++)
-        if (t->workers[k].count) grads[n++] = t->workers[k].grads;
+    if (t->nparts)
+        for (int k = 0; k < batch_parts(t); k++) grads[n++] = t->part_grads[k];
+    else
+        for (int k = 0; k < t->nworkers; k++)
+            if (t->workers[k].count) grads[n++] = t->workers[k].grads;
     size_t np = t->model->plan.nparams;
     size_t lo = np * (size_t)i / (size_t)t->nworkers;
     size_t hi = np * (size_t)(i + 1) / (size_t)t->nworkers;
@@ -379,13 +397,20 @@ static double train_step(trainer *t, int b, int B, double lr) {
         t->workers[i].count = B * (i + 1) / t->nworkers - t->workers[i].start;
     }
     net_pack(&t->model->plan, t->model->params, t->packed);
-    if (t->model->plan.nbatchnorm) bn_step(t);
-    else parallel_run(t->nworkers, train_part, t);
+    if (t->model->plan.nbatchnorm) {
+        bn_step(t);
+    } else {
+        t->next_part = 0;
+        parallel_run(t->nworkers, train_part, t);
+    }
     adam_begin(&t->opt_state);
     parallel_run(t->nworkers, update_part, t);
     t->model->weights_version++; /* an evaluation from a callback re-packs */
     double loss = 0;
-    for (int i = 0; i < t->nworkers; i++) loss += t->workers[i].loss;
+    if (t->nparts)
+        for (int k = 0; k < batch_parts(t); k++) loss += t->part_loss[k];
+    else
+        for (int i = 0; i < t->nworkers; i++) loss += t->workers[i].loss;
     return loss;
 }
 
@@ -487,17 +512,29 @@ static digit_status trainer_init(trainer *t, digit_model *m, const digit_dataset
     if (t->nworkers > PARALLEL_MAX_WORKERS) t->nworkers = PARALLEL_MAX_WORKERS;
     int share = (bs + t->nworkers - 1) / t->nworkers;
     int bn = m->plan.nbatchnorm > 0;
-    int cap = bn || share < TRAIN_MICRO ? share : TRAIN_MICRO;
+    /* Scratch for the images a worker runs at once: its share (batch norm)
+     * or one micro-batch. */
+    int cap = bn ? share : bs < TRAIN_MICRO ? bs : TRAIN_MICRO;
+    if (!bn) { /* parts: whole micro-batches, at most TRAIN_MAX_PARTS */
+        int micro = (bs + TRAIN_MICRO - 1) / TRAIN_MICRO;
+        t->part_size = (micro + TRAIN_MAX_PARTS - 1) / TRAIN_MAX_PARTS * TRAIN_MICRO;
+        t->nparts = (bs + t->part_size - 1) / t->part_size;
+    }
     t->workers = calloc((size_t)t->nworkers, sizeof *t->workers);
     int ok = t->workers && adam_init(&t->opt_state, m->plan.nparams) &&
              (t->packed = malloc(sizeof(float) * (m->plan.npacked + 1))) &&
              (t->perm = malloc(sizeof(uint32_t) * t->n)) &&
-             (t->bn_tot = malloc(sizeof(double) * (2 * m->plan.nstats + 1)));
+             (t->bn_tot = malloc(sizeof(double) * (2 * m->plan.nstats + 1))) &&
+             (t->part_grads = calloc((size_t)t->nparts + 1, sizeof *t->part_grads)) &&
+             (t->part_loss = calloc((size_t)t->nparts + 1, sizeof *t->part_loss));
+    for (int k = 0; ok && k < t->nparts; k++)
+        ok = (t->part_grads[k] = malloc(sizeof(float) * m->plan.nparams)) != NULL;
     for (int i = 0; ok && i < t->nworkers; i++) {
         worker *w = &t->workers[i];
         ok = net_work_alloc(&w->work, &m->plan, cap, 1) &&
-             (w->grads = malloc(sizeof(float) * m->plan.nparams)) &&
-             (share <= cap || (w->micro_grads = malloc(sizeof(float) * m->plan.nparams))) &&
+             (!bn || (w->grads = malloc(sizeof(float) * m->plan.nparams))) &&
+             (bn || t->part_size <= TRAIN_MICRO ||
+              (w->micro_grads = malloc(sizeof(float) * m->plan.nparams))) &&
              (w->labels = malloc((size_t)cap)) &&
              (w->augmented = malloc(DIGIT_IMAGE_PIXELS));
         if (ok) w->work.label_smoothing = t->opt.label_smoothing;
@@ -518,6 +555,9 @@ static void trainer_free(trainer *t) {
         free(t->workers[i].augmented);
     }
     free(t->workers);
+    for (int k = 0; t->part_grads && k < t->nparts; k++) free(t->part_grads[k]);
+    free(t->part_grads);
+    free(t->part_loss);
     free(t->packed);
     free(t->perm);
     free(t->bn_tot);

@@ -12,8 +12,8 @@
 /* One thread's share of a batch: its scratch and its gradient. */
 typedef struct worker {
     net_work work;
-    float *grads;         /* the share's gradient */
-    float *micro_grads;   /* one micro-batch's, added into grads */
+    float *grads;         /* batch norm networks: the share's gradient */
+    float *micro_grads;   /* a micro-batch's after a part's first, added in */
     uint8_t *labels;
     uint8_t *augmented;   /* the micro-batch's images after augmentation */
     int start, count;     /* images [start, start+count) of the batch */
@@ -26,8 +26,17 @@ typedef struct trainer {
     const digit_dataset *train, *test;
     digit_train_options opt;
     adam opt_state;
-    int nworkers;
+    int nworkers;         /* threads, each with its worker's scratch */
     worker *workers;
+    /* Networks without batch norm: the batch in parts of part_size images
+     * (TRAIN_MICRO, more for batches over TRAIN_MAX_PARTS micro-batches)
+     * that the workers take in turn (next_part); each part's gradient and
+     * loss has its own slot, summed in part order, so the result does not
+     * depend on which thread ran which part. */
+    int nparts, part_size;
+    float **part_grads;
+    double *part_loss;
+    _Atomic int next_part;
     float *packed;        /* conv weights as the convolutions read them */
     uint32_t *perm;
     size_t n;
