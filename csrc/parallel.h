@@ -11,10 +11,12 @@
 /* At most this many threads share one batch or one predict call. */
 #define PARALLEL_MAX_WORKERS 64
 
-/* Calls fn(ctx, i) for i in [0, n): i = 0 on the calling thread, the rest
- * on new threads, and returns when all are done. Should a thread fail to
- * start, its part runs on the calling thread instead: the work is the same
- * either way, only slower. */
+/* Calls fn(ctx, i) once for each i in [0, n), on the calling thread and up
+ * to n - 1 threads of a pool kept between calls (parallel.c), and returns
+ * when all are done. Any thread may run any index, and one thread may run
+ * several: what index i computes must depend on i only. Should threads
+ * fail to start, the calling thread runs their indices: the work is the
+ * same either way, only slower. */
 void parallel_run(int n, void (*fn)(void *ctx, int index), void *ctx);
 
 /* The number of threads to use for a request of `threads` (0 = one per

@@ -94,6 +94,9 @@ static void check_shape(int B, int H, int W, int Co, int K, int pad, uint64_t se
 }
 
 int main(void) {
+    /* One OpenBLAS thread, as the library runs it (parallel_blas_single):
+     * its own threads are invisible to ThreadSanitizer. */
+    openblas_set_num_threads(1);
     printf("kernel paths: best %s, active %s\n", cpu_path_name(cpu_path_best()),
            cpu_path_name(cpu_path_active()));
     CHECK(cpu_path_active() <= cpu_path_best(), "DIGIT_CPU never asks for more than the CPU has");

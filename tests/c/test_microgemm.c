@@ -73,6 +73,9 @@ static void check_case(int M, int N, int K, int transposed, int pad, uint64_t se
 }
 
 int main(void) {
+    /* One OpenBLAS thread, as the library runs it (parallel_blas_single):
+     * its own threads are invisible to ThreadSanitizer. */
+    openblas_set_num_threads(1);
     /* The Winograd products of the presets (T x Ci x Co and transposed),
      * then edges of every block. */
     const int shapes[][3] = {{784, 64, 32}, {784, 32, 64}, {32, 64, 784}, {400, 32, 16},
