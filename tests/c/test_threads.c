@@ -10,7 +10,8 @@
  *     checkpoint, and its result must equal a run of its own;
  *   - 4 threads decode PNGs (from memory and from files) at once;
  *   - 4 threads save one model over the same path at once (temporary names
- *     must not collide) and fail calls to check per-thread error messages.
+ *     must not collide) and fail calls to check per-thread error messages;
+ *   - a forked child classifies with the thread pool of its own.
  * Data is synthetic and small: the point is the interleavings, not speed.
  */
 #define _GNU_SOURCE 1
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -270,11 +272,41 @@ static void test_save_threads(void) {
     digit_model_free(m);
 }
 
+/* The thread pool across fork(): a child of a process whose pool has
+ * helpers must start its own (the helpers do not exist there) and
+ * classify as the parent does, instead of waiting for them forever. */
+static void test_fork(void) {
+    digit_set_threads(2);
+    digit_model *m = NULL;
+    CHECK_OK(digit_model_create("compact", 6, &m));
+    if (!m) return;
+    uint8_t *images = malloc((size_t)IMAGES * DIGIT_IMAGE_PIXELS);
+    int want[IMAGES], got[IMAGES];
+    for (size_t i = 0; i < (size_t)IMAGES * DIGIT_IMAGE_PIXELS; i++)
+        images[i] = (uint8_t)(i * 2654435761u >> 24);
+    CHECK_OK(digit_predict_u8(m, images, IMAGES, DIGIT_OUTPUT_PROBABILITIES, NULL, want));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(60); /* a hang fails the test instead of the whole suite */
+        int ok = digit_predict_u8(m, images, IMAGES, DIGIT_OUTPUT_PROBABILITIES, NULL, got) ==
+                     DIGIT_OK && !memcmp(got, want, sizeof got);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork and wait");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the forked child classifies with the pool (status %d)", status);
+    free(images);
+    digit_model_free(m);
+}
+
 int main(void) {
     if (!make_test_root("test-threads")) return 1;
     test_predict_and_train();
     test_png_threads();
     test_save_threads();
+    test_fork();
     remove_tree(test_root);
     return test_summary("test_threads");
 }
