@@ -97,7 +97,7 @@ UNIT_TESTS := test_errors test_abi test_model test_layers test_winograd test_mic
     test_model_io test_fileio test_dataset test_train_api test_handles
 C_TESTS := $(UNIT_TESTS) test_image test_jpeg test_train test_variants test_photo test_faults test_threads test_presets
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
-TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/pngtest.h tests/c/testfiles.h tests/c/photogen.h
+TEST_HEADERS := tests/c/check.h tests/c/helpers.h tests/c/kernel_check.h tests/c/pngtest.h tests/c/testfiles.h tests/c/photogen.h
 
 $(BUILD)/tests/%: tests/c/%.c $(TEST_HEADERS) $(BUILD)/libdigit.a
 	@mkdir -p $(dir $@)

@@ -11,22 +11,7 @@
  * order: the results are identical, only the width differs).
  */
 
-typedef real KERNEL_NAME(vec) __attribute__((vector_size(sizeof(real) * KERNEL_LANES)));
-
-static inline __attribute__((always_inline)) KERNEL_ATTR KERNEL_NAME(vec)
-KERNEL_NAME(load)(const real *p, int n) {
-    KERNEL_NAME(vec) v = {0};
-    /* A fixed-size copy is one vector load; a variable one a string move. */
-    if (n == KERNEL_LANES) memcpy(&v, p, sizeof v);
-    else memcpy(&v, p, sizeof(real) * (size_t)n);
-    return v;
-}
-
-static inline __attribute__((always_inline)) KERNEL_ATTR void
-KERNEL_NAME(store)(real *p, KERNEL_NAME(vec) v, int n) {
-    if (n == KERNEL_LANES) memcpy(p, &v, sizeof v);
-    else memcpy(p, &v, sizeof(real) * (size_t)n);
-}
+#include "kernel_vec.h"
 
 /* NP output pixels of a row from row0 (the padded input at their first
  * window), channels [c0, c0 + n) with wk and out already at c0. */

@@ -9,21 +9,7 @@
  *                   KERNEL_ROWS x up to 4 vectors).
  */
 
-typedef real KERNEL_NAME(vec) __attribute__((vector_size(sizeof(real) * KERNEL_LANES)));
-
-static inline __attribute__((always_inline)) KERNEL_ATTR KERNEL_NAME(vec)
-KERNEL_NAME(load)(const real *p, int n) {
-    KERNEL_NAME(vec) v = {0};
-    if (n == KERNEL_LANES) memcpy(&v, p, sizeof v); /* one vector load */
-    else memcpy(&v, p, sizeof(real) * (size_t)n);
-    return v;
-}
-
-static inline __attribute__((always_inline)) KERNEL_ATTR void
-KERNEL_NAME(store)(real *p, KERNEL_NAME(vec) v, int n) {
-    if (n == KERNEL_LANES) memcpy(p, &v, sizeof v);
-    else memcpy(p, &v, sizeof(real) * (size_t)n);
-}
+#include "kernel_vec.h"
 
 /* C[R rows, NV vectors from column j] for k in [k0, k1): summed in
  * registers, then stored (first block) or added to C. `last` is the

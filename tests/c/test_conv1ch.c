@@ -17,34 +17,12 @@
 #include "conv1ch.h"
 #include "cpu.h"
 #include "layers.h"
+#include "kernel_check.h"
 #include "rng.h"
 
 /* A different summation order than im2col's GEMM: the weight gradient sums
  * thousands of products, so its relative difference reaches ~1e-6. */
 #define TOLERANCE 1e-5
-
-static real *randoms(rng *r, size_t n) {
-    real *x = malloc(sizeof(real) * (n ? n : 1));
-    if (!x) abort();
-    for (size_t i = 0; i < n; i++) x[i] = (real)(2 * rng_uniform(r) - 1);
-    return x;
-}
-
-static real *zeros(size_t n) {
-    real *x = calloc(n ? n : 1, sizeof(real));
-    if (!x) abort();
-    return x;
-}
-
-static double rel_error(const real *got, const real *want, size_t n) {
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]), w = fabs((double)want[i]);
-        diff = d > diff ? d : diff;
-        scale = w > scale ? w : scale;
-    }
-    return scale > 0 ? diff / scale : diff;
-}
 
 static void check_shape(int B, int H, int W, int Co, int K, int pad, uint64_t seed) {
     conv_shape s = {B, H, W, 1, H + 2 * pad - K + 1, W + 2 * pad - K + 1, Co, K, pad, 1};

@@ -17,18 +17,12 @@
 #include "check.h"
 #include "cpu.h"
 #include "microgemm.h"
+#include "kernel_check.h"
 #include "rng.h"
 
 /* Relative to the largest |C|: a different order of additions than
  * OpenBLAS's, with sums of up to a few hundred products. */
 #define TOLERANCE 1e-5
-
-static real *randoms(rng *r, size_t n) {
-    real *x = malloc(sizeof(real) * (n ? n : 1));
-    if (!x) abort();
-    for (size_t i = 0; i < n; i++) x[i] = (real)(2 * rng_uniform(r) - 1);
-    return x;
-}
 
 static void check_case(int M, int N, int K, int transposed, int pad, uint64_t seed) {
     rng r;

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "layers.h"
+#include "kernel_check.h"
 #include "rng.h"
 #include "winograd.h"
 
@@ -30,30 +31,6 @@ static int verbose;
 static double worst[4];
 static const char *const WHAT[4] = {"output", "weight gradient", "bias gradient",
                                     "input gradient"};
-
-static real *randoms(rng *r, size_t n) {
-    real *x = malloc(sizeof(real) * (n ? n : 1));
-    if (!x) abort();
-    for (size_t i = 0; i < n; i++) x[i] = (real)(2 * rng_uniform(r) - 1);
-    return x;
-}
-
-static real *scratch(size_t n) {
-    real *x = calloc(n ? n : 1, sizeof(real));
-    if (!x) abort();
-    return x;
-}
-
-/* max |got - want| / max |want| */
-static double rel_error(const real *got, const real *want, size_t n) {
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]), w = fabs((double)want[i]);
-        diff = d > diff ? d : diff;
-        scale = w > scale ? w : scale;
-    }
-    return scale > 0 ? diff / scale : diff;
-}
 
 static void compare(int k, const char *shape, const real *got, const real *want, size_t n) {
     double e = rel_error(got, want, n);
@@ -74,18 +51,18 @@ static void check_shape(int B, int H, int W, int Ci, int Co, int pad, uint64_t s
     real *dout = randoms(&r, n_out);
 
     /* The direct convolution. */
-    real *packed = scratch(n_w), *col = scratch(n_col), *out = scratch(n_out);
-    real *dpacked = scratch(n_w), *dw = scratch(n_w), *db = scratch((size_t)Co);
-    real *dcol = scratch(n_col), *din = scratch(n_in);
+    real *packed = zeros(n_w), *col = zeros(n_col), *out = zeros(n_out);
+    real *dpacked = zeros(n_w), *dw = zeros(n_w), *db = zeros((size_t)Co);
+    real *dcol = zeros(n_col), *din = zeros(n_in);
     conv_pack(&s, w, packed);
     conv2d_forward(&s, in, packed, bias, col, out);
     conv2d_backward(&s, col, packed, dout, dpacked, dw, db, dcol, din);
 
     /* Winograd. */
-    real *U = scratch(wino_u_size(&s)), *V = scratch(B * wino_v_size(&s));
-    real *M = scratch(B * wino_m_size(&s)), *dU = scratch(wino_u_size(&s));
-    real *dV = scratch(B * wino_v_size(&s)), *wout = scratch(n_out), *wdw = scratch(n_w);
-    real *wdb = scratch((size_t)Co), *wdin = scratch(n_in);
+    real *U = zeros(wino_u_size(&s)), *V = zeros(B * wino_v_size(&s));
+    real *M = zeros(B * wino_m_size(&s)), *dU = zeros(wino_u_size(&s));
+    real *dV = zeros(B * wino_v_size(&s)), *wout = zeros(n_out), *wdw = zeros(n_w);
+    real *wdb = zeros((size_t)Co), *wdin = zeros(n_in);
     wino_pack(&s, w, U);
     wino_forward(&s, in, U, bias, V, M, wout);
     wino_backward(&s, V, U, dout, dU, wdw, wdb, M, dV, wdin);
