@@ -2,7 +2,7 @@
 /*
  * parallel.h — running one function on several threads. libdigit splits
  * batches between its own threads (OpenBLAS runs single-threaded inside
- * each), because the batch halves are large, independent and need no
+ * each), because a batch's parts are large, independent and need no
  * synchronisation until the gradients are summed.
  */
 #ifndef DIGIT_PARALLEL_H

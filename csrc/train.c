@@ -145,11 +145,12 @@ DIGIT_API digit_status digit_train_options_check(const digit_train_options *o) {
     return check_options(&full);
 }
 
-/* Images a worker runs through the network at once. Its share of a batch
- * goes through in micro-batches of this size, their gradients summed: small
- * enough that a micro-batch's im2col stays in cache (measured here: 8 to 16
- * beat 32 and 64 by ~10%), large enough for long GEMM rows. Networks with
- * batch norm run the whole share at once instead (see bn_step). */
+/* Images a worker runs through the network at once: a batch goes through
+ * in parts of micro-batches of this size, their gradients summed. Small
+ * enough that a micro-batch's scratch stays in cache (measured on a Zen 4
+ * with the Winograd kernels: 16 beat 32 and 64), large enough for long
+ * GEMM rows. Networks with batch norm run each worker's whole share at
+ * once instead (see bn_step). */
 #define TRAIN_MICRO 16
 /* Parts of one batch at most (each has a gradient buffer). */
 #define TRAIN_MAX_PARTS 64

@@ -11,7 +11,7 @@
  * as L, on a sample of every parameter tensor and of the input pixels.
  * Those networks run their 3x3 convolutions as net.c plans them: by
  * Winograd (winograd.c) where it is chosen; `make test` also runs this
- * program with DIGIT_CONV=direct and DIGIT_CONV=winograd (every 3x3 conv,
+ * program with DIGIT_CONV=im2col and DIGIT_CONV=winograd (every 3x3 conv,
  * the one-channel first layers included).
  *
  * Tolerance: with eps = 1e-5, a coordinate passes when
