@@ -64,13 +64,38 @@ KERNEL_NAME(add_into)(real sums[][KERNEL_LANES], const KERNEL_NAME(vec) *v, int 
                            KERNEL_LANES);
 }
 
-/* The weight gradient of channels [c0, c0 + n): one accumulator per tap
- * (plus one for the bias) over every output pixel. The sums go by levels,
- * an output row in registers, then the image, then the batch: tens of
- * thousands of products added into one float would lose digits that a
- * GEMM's blocked sums keep, and Adam magnifies such differences in the
- * gradients that are near zero. The levels go through plain arrays, as
- * indexing the vectors themselves would keep them in memory throughout. */
+/* Accumulators the weight gradient keeps in registers at once: AVX-512 has
+ * 32 vector registers, the other paths 16, and the sums need two more (the
+ * output gradient and a product). More would be written back to the stack
+ * at every pixel (GCC did so with all 26 of 5x5 at once, at a third of the
+ * speed). */
+#define KERNEL_TAP_BUDGET (KERNEL_LANES == 16 ? 16 : 10)
+_Static_assert(KERNEL_TAP_BUDGET >= CONV1CH_MAX_K, "a tap row must fit the register budget");
+
+/* R tap rows of the weight gradient over one output row: for r < R and
+ * kx < K, sums[r * K + kx] += sum over x of in[r * Wp + x + kx] * d[x], and
+ * with the bias, bias += sum of d[x]. in is the input at the first tap row,
+ * d the output gradient's row at channel c0. */
+static inline __attribute__((always_inline)) KERNEL_ATTR void
+KERNEL_NAME(tap_rows)(const real *in, int Wp, const real *d, int Wo, int Co, int n, const int K,
+                      const int R, real sums[][KERNEL_LANES], real bias[KERNEL_LANES]) {
+    KERNEL_NAME(vec) acc[KERNEL_TAP_BUDGET + 1] = {{0}};
+    for (int x = 0; x < Wo; x++) {
+        const KERNEL_NAME(vec) dv = KERNEL_NAME(load)(d + (size_t)x * Co, n);
+        if (bias) acc[R * K] += dv;
+        for (int r = 0; r < R; r++)
+            for (int kx = 0; kx < K; kx++) acc[r * K + kx] += in[(size_t)r * Wp + x + kx] * dv;
+    }
+    KERNEL_NAME(add_into)(sums, acc, R * K);
+    if (bias) KERNEL_NAME(add_into)((real(*)[KERNEL_LANES])bias, acc + R * K, 1);
+}
+
+/* The weight gradient of channels [c0, c0 + n): one sum per tap (plus one
+ * for the bias) over every output pixel. The sums go by levels, a group
+ * of tap rows over one output row in registers, then the image, then the
+ * batch: tens of thousands of products added into one float would lose
+ * digits that a GEMM's blocked sums keep, and Adam magnifies such
+ * differences in the gradients that are near zero. */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
 KERNEL_NAME(backward_block)(const conv_shape *s, const real *padded, const real *dout, int c0,
                             int n, real *dw, real *dbias, const int K) {
@@ -79,18 +104,17 @@ KERNEL_NAME(backward_block)(const conv_shape *s, const real *padded, const real 
     for (int b = 0; b < s->B; b++) {
         const real *img = padded + (size_t)b * Hp * Wp;
         real image[CONV1CH_MAX_K * CONV1CH_MAX_K + 1][KERNEL_LANES] = {{0}};
+        /* Tap rows in groups of R (a constant once K is), the rest last. */
+        const int R = K <= KERNEL_TAP_BUDGET / K ? K : KERNEL_TAP_BUDGET / K;
         for (int y = 0; y < s->Ho; y++) {
-            KERNEL_NAME(vec) acc[CONV1CH_MAX_K * CONV1CH_MAX_K + 1] = {{0}};
-            for (int x = 0; x < s->Wo; x++) {
-                const real *d = dout + (((size_t)b * s->Ho + y) * s->Wo + x) * s->Co + c0;
-                const KERNEL_NAME(vec) dv = KERNEL_NAME(load)(d, n);
-                acc[KK] += dv;
-                const real *win = img + (size_t)y * Wp + x;
-                for (int ky = 0; ky < K; ky++)
-                    for (int kx = 0; kx < K; kx++)
-                        acc[ky * K + kx] += win[(size_t)ky * Wp + kx] * dv;
-            }
-            KERNEL_NAME(add_into)(image, acc, KK + 1);
+            const real *d = dout + ((size_t)b * s->Ho + y) * s->Wo * s->Co + c0;
+            int ky = 0;
+            for (; ky + R <= K; ky += R)
+                KERNEL_NAME(tap_rows)(img + (size_t)(y + ky) * Wp, Wp, d, s->Wo, s->Co, n, K, R,
+                                      image + ky * K, ky == 0 ? image[KK] : NULL);
+            if (ky < K)
+                KERNEL_NAME(tap_rows)(img + (size_t)(y + ky) * Wp, Wp, d, s->Wo, s->Co, n, K,
+                                      K % R, image + ky * K, NULL);
         }
         KERNEL_NAME(vec) iv[CONV1CH_MAX_K * CONV1CH_MAX_K + 1];
         for (int k = 0; k <= KK; k++) iv[k] = KERNEL_NAME(load)(image[k], KERNEL_LANES);

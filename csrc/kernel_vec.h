@@ -13,9 +13,13 @@ typedef real KERNEL_NAME(vec) __attribute__((vector_size(sizeof(real) * KERNEL_L
  * load; a variable one a slow string move, so the full vector has its own. */
 static inline __attribute__((always_inline)) KERNEL_ATTR KERNEL_NAME(vec)
 KERNEL_NAME(load)(const real *p, int n) {
-    KERNEL_NAME(vec) v = {0};
-    if (n == KERNEL_LANES) memcpy(&v, p, sizeof v);
-    else memcpy(&v, p, sizeof(real) * (size_t)n);
+    KERNEL_NAME(vec) v;
+    if (n == KERNEL_LANES) {
+        memcpy(&v, p, sizeof v); /* no zeroing first: GCC would go through the stack */
+        return v;
+    }
+    memset(&v, 0, sizeof v);
+    memcpy(&v, p, sizeof(real) * (size_t)n);
     return v;
 }
 
