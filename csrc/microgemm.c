@@ -50,17 +50,17 @@
 #endif
 
 void mgemm_on(cpu_path path, int M, int N, int K, const real *A, int a_row, int a_col,
-              const real *B, int ldb, real *C, int ldc) {
+              const real *B, int ldb, real *C, int ldc, int add) {
     switch (path) {
 #ifdef MGEMM_X86
-    case CPU_AVX512: mgemm_avx512(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
-    case CPU_AVX2: mgemm_avx2(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
+    case CPU_AVX512: mgemm_avx512(M, N, K, A, a_row, a_col, B, ldb, C, ldc, add); return;
+    case CPU_AVX2: mgemm_avx2(M, N, K, A, a_row, a_col, B, ldb, C, ldc, add); return;
 #endif
-    default: mgemm_portable(M, N, K, A, a_row, a_col, B, ldb, C, ldc); return;
+    default: mgemm_portable(M, N, K, A, a_row, a_col, B, ldb, C, ldc, add); return;
     }
 }
 
 void mgemm(int M, int N, int K, const real *A, int a_row, int a_col, const real *B, int ldb,
-           real *C, int ldc) {
-    mgemm_on(cpu_path_active(), M, N, K, A, a_row, a_col, B, ldb, C, ldc);
+           real *C, int ldc, int add) {
+    mgemm_on(cpu_path_active(), M, N, K, A, a_row, a_col, B, ldb, C, ldc, add);
 }

@@ -9,9 +9,9 @@
  * and AVX-512 versions of cpu.h, which give identical bits (no fused
  * multiply-add; the same order of additions on every path).
  *
- *   C[M,N] = A[M,K] x B[K,N], overwriting C. A's element (i, k) is at
- *   A[i * a_row + k * a_col]: (K, 1) for a row-major A, (1, lda) for the
- *   transpose of a row-major [K, M] array. B and C are row-major with row
+ *   C[M,N] = A[M,K] x B[K,N], overwriting C, or with add, C += A x B.
+ *   A's element (i, k) is at A[i * a_row + k * a_col]: (K, 1) for a
+ *   row-major A, (1, lda) for the transpose of a row-major [K, M] array. B and C are row-major with row
  *   strides ldb and ldc. Sums over k go in blocks of MGEMM_KBLOCK, each
  *   block summed in registers and then added to C, as a blocked GEMM does.
  */
@@ -24,9 +24,9 @@
 #define MGEMM_KBLOCK 128
 
 void mgemm(int M, int N, int K, const real *A, int a_row, int a_col, const real *B,
-           int ldb, real *C, int ldc);
+           int ldb, real *C, int ldc, int add);
 /* The same on a given path (tests; the CPU must run it). */
 void mgemm_on(cpu_path path, int M, int N, int K, const real *A, int a_row, int a_col,
-              const real *B, int ldb, real *C, int ldc);
+              const real *B, int ldb, real *C, int ldc, int add);
 
 #endif

@@ -12,11 +12,11 @@
 #include "kernel_vec.h"
 
 /* C[R rows, NV vectors from column j] for k in [k0, k1): summed in
- * registers, then stored (first block) or added to C. `last` is the
+ * registers, then stored (first block, unless add) or added to C. `last` is the
  * number of columns in the last vector (KERNEL_LANES but at the edge). */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
 KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const real *A,
-                   int a_row, int a_col, const real *B, int ldb, real *C, int ldc) {
+                   int a_row, int a_col, const real *B, int ldb, real *C, int ldc, int add) {
     KERNEL_NAME(vec) acc[KERNEL_ROWS][4];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = (KERNEL_NAME(vec)){0};
@@ -34,7 +34,7 @@ KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const re
         for (int v = 0; v < NV; v++) {
             real *c = C + (size_t)r * ldc + v * KERNEL_LANES;
             const int n = v == NV - 1 ? last : KERNEL_LANES;
-            if (k0 > 0) KERNEL_NAME(store)(c, KERNEL_NAME(load)(c, n) + acc[r][v], n);
+            if (add) KERNEL_NAME(store)(c, KERNEL_NAME(load)(c, n) + acc[r][v], n);
             else KERNEL_NAME(store)(c, acc[r][v], n);
         }
 }
@@ -42,32 +42,35 @@ KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const re
 /* Rows [i, i + R) of C: column blocks of 4 vectors, then 2, then 1. */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
 KERNEL_NAME(rows)(const int R, int N, int k0, int k1, const real *A, int a_row, int a_col,
-                  const real *B, int ldb, real *C, int ldc) {
+                  const real *B, int ldb, real *C, int ldc, int add) {
     int j = 0;
     for (; j + 4 * KERNEL_LANES <= N; j += 4 * KERNEL_LANES)
-        KERNEL_NAME(block)(R, 4, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+        KERNEL_NAME(block)(R, 4, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
+                           add);
     if (j + 2 * KERNEL_LANES <= N) {
-        KERNEL_NAME(block)(R, 2, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+        KERNEL_NAME(block)(R, 2, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
+                           add);
         j += 2 * KERNEL_LANES;
     }
     for (; j < N; j += KERNEL_LANES) {
         const int n = N - j < KERNEL_LANES ? N - j : KERNEL_LANES;
-        KERNEL_NAME(block)(R, 1, n, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc);
+        KERNEL_NAME(block)(R, 1, n, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc, add);
     }
 }
 
 KERNEL_ATTR static void KERNEL_NAME(mgemm)(int M, int N, int K, const real *A, int a_row,
                                           int a_col, const real *B, int ldb, real *C,
-                                          int ldc) {
+                                          int ldc, int add) {
     for (int k0 = 0; k0 < K || k0 == 0; k0 += MGEMM_KBLOCK) {
         const int k1 = K - k0 < MGEMM_KBLOCK ? K : k0 + MGEMM_KBLOCK;
+        const int add_block = add || k0 > 0;
         int i = 0;
         for (; i + KERNEL_ROWS <= M; i += KERNEL_ROWS)
             KERNEL_NAME(rows)(KERNEL_ROWS, N, k0, k1, A + (size_t)i * a_row, a_row, a_col,
-                              B, ldb, C + (size_t)i * ldc, ldc);
+                              B, ldb, C + (size_t)i * ldc, ldc, add_block);
         for (; i < M; i++)
             KERNEL_NAME(rows)(1, N, k0, k1, A + (size_t)i * a_row, a_row, a_col, B, ldb,
-                              C + (size_t)i * ldc, ldc);
+                              C + (size_t)i * ldc, ldc, add_block);
         if (K == 0) break;
     }
 }

@@ -14,8 +14,11 @@
  *   M [16][T][Co]   products, turned into outputs by A^T M A
  * T = B * tiles per image, tiles in row-major order over ceil(Ho/2) x
  * ceil(Wo/2); a tile hanging over the output's edge computes outputs that
- * are dropped (and, backward, have zero gradient). In V and M the 16
- * points lie T*C plus a little padding apart (see winograd.c).
+ * are dropped (and, backward, have zero gradient). The tiles go through
+ * in chunks of a few dozen, each transformed, multiplied and transformed
+ * back before the next, so M holds one chunk at a time; V keeps all of
+ * them for backward. The 16 points of each lie rows*C plus a little
+ * padding apart (see winograd.c).
  *
  * Backward is the transpose of each step:
  *   dM = A dY A^T;  dV[p] = dM[p] x U[p]^T;  din += B dV B^T (scattered

@@ -104,7 +104,9 @@ int main(int argc, char **argv) {
     verbose = argc > 1 && !strcmp(argv[1], "-v");
     test_fits();
     /* The presets' shapes (basic conv2, compact conv2, strong conv2/conv3),
-     * then odd sizes, one channel, and channel counts around the block. */
+     * then odd sizes, one channel, and channel counts around the block,
+     * and a batch of several chunks of tiles (245 tiles: 3 full of 64, one
+     * part, chunks across images). */
     check_shape(2, 14, 14, 32, 64, 1, 1);
     check_shape(2, 12, 12, 16, 32, 0, 2);
     check_shape(2, 14, 14, 32, 48, 1, 3);
@@ -113,6 +115,7 @@ int main(int argc, char **argv) {
     check_shape(1, 3, 3, 17, 5, 0, 6);
     check_shape(2, 6, 11, 33, 15, 0, 7);
     check_shape(1, 4, 4, 16, 16, 1, 8);
+    check_shape(5, 14, 14, 32, 64, 1, 9);
     if (verbose)
         for (int k = 0; k < 4; k++) printf("worst relative error, %s: %.3g\n", WHAT[k], worst[k]);
     return test_summary("test_winograd");
