@@ -100,12 +100,12 @@ static inline __attribute__((always_inline)) KERNEL_ATTR void
 KERNEL_NAME(backward_block)(const conv_shape *s, const real *padded, const real *dout, int c0,
                             int n, real *dw, real *dbias, const int K) {
     const int Hp = s->H + 2 * s->pad, Wp = s->W + 2 * s->pad, KK = K * K;
+    /* Tap rows in groups of R (a constant once K is), the rest last. */
+    const int R = K <= KERNEL_TAP_BUDGET / K ? K : KERNEL_TAP_BUDGET / K;
     real total[CONV1CH_MAX_K * CONV1CH_MAX_K + 1][KERNEL_LANES] = {{0}};
     for (int b = 0; b < s->B; b++) {
         const real *img = padded + (size_t)b * Hp * Wp;
         real image[CONV1CH_MAX_K * CONV1CH_MAX_K + 1][KERNEL_LANES] = {{0}};
-        /* Tap rows in groups of R (a constant once K is), the rest last. */
-        const int R = K <= KERNEL_TAP_BUDGET / K ? K : KERNEL_TAP_BUDGET / K;
         for (int y = 0; y < s->Ho; y++) {
             const real *d = dout + ((size_t)b * s->Ho + y) * s->Wo * s->Co + c0;
             int ky = 0;

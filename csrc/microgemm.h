@@ -11,9 +11,10 @@
  *
  *   C[M,N] = A[M,K] x B[K,N], overwriting C, or with add, C += A x B.
  *   A's element (i, k) is at A[i * a_row + k * a_col]: (K, 1) for a
- *   row-major A, (1, lda) for the transpose of a row-major [K, M] array. B and C are row-major with row
- *   strides ldb and ldc. Sums over k go in blocks of MGEMM_KBLOCK, each
- *   block summed in registers and then added to C, as a blocked GEMM does.
+ *   row-major A, (1, lda) for the transpose of a row-major [K, M] array.
+ *   B and C are row-major with row strides ldb and ldc. Sums over k go
+ *   in blocks of MGEMM_KBLOCK, each block summed in registers and then
+ *   added to C, as a blocked GEMM does.
  */
 #ifndef DIGIT_MICROGEMM_H
 #define DIGIT_MICROGEMM_H

@@ -12,8 +12,8 @@
 #include "kernel_vec.h"
 
 /* C[R rows, NV vectors from column j] for k in [k0, k1): summed in
- * registers, then stored (first block, unless add) or added to C. `last` is the
- * number of columns in the last vector (KERNEL_LANES but at the edge). */
+ * registers, then stored, or with add, added to C. `last` is the number
+ * of columns in the last vector (KERNEL_LANES but at the edge). */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
 KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const real *A,
                    int a_row, int a_col, const real *B, int ldb, real *C, int ldc, int add) {

@@ -14,8 +14,8 @@
 #include "winograd.h"
 
 enum { CW = 16 }; /* channels per transform block */
-/* Tiles per chunk (see chunk_rows): 64 measured best of 32, 64 and 128 on
- * a Zen 4 (digit-bench, basic). */
+/* Tiles per chunk (see chunk_rows). On a Zen 4 (digit-bench, basic, 1 and
+ * 2 threads) 32 and 64 ran alike within the noise, 128 a little slower. */
 enum { WINO_CHUNK = 64 };
 
 int wino_fits(const conv_shape *s) {
@@ -345,12 +345,14 @@ static void product(int ta, int M, int N, int K, const real *A, const real *B, r
  * (and V's share) stay in the core's L2 cache, where a whole micro-batch's
  * (3 MB for basic's conv2) would go out to memory between the steps. */
 static size_t chunk_rows(size_t T) { return T < WINO_CHUNK ? T : WINO_CHUNK; }
+/* One past the last tile of the chunk from t0. */
+static size_t chunk_end(size_t T, size_t t0) { return T - t0 < WINO_CHUNK ? T : t0 + WINO_CHUNK; }
 
 DIGIT_HOT void wino_forward(const conv_shape *s, const real *in, const real *U,
                             const real *bias, real *V, real *M, real *out) {
     const size_t T = (size_t)s->B * wino_tiles(s);
     for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK) {
-        const size_t t1 = T - t0 < WINO_CHUNK ? T : t0 + WINO_CHUNK;
+        const size_t t1 = chunk_end(T, t0);
         const points v = {V, T, 0, s->Ci}, m = {M, chunk_rows(T), t0, s->Co};
         transform_inputs(s, in, v, t0, t1);
         for (int p = 0; p < 16; p++)
@@ -374,7 +376,7 @@ DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,
     /* Ut [16][Co][Ci]: dV = dM U^T as a row-major product. */
     const real *Ut = U + (size_t)WINO_POINTS * plane;
     for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK) {
-        const size_t t1 = T - t0 < WINO_CHUNK ? T : t0 + WINO_CHUNK;
+        const size_t t1 = chunk_end(T, t0);
         const int n = (int)(t1 - t0);
         const points v = {(real *)V, T, 0, s->Ci}, dm = {dM, chunk_rows(T), t0, s->Co};
         const points dv = {dV, chunk_rows(T), t0, s->Ci};
