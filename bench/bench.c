@@ -159,8 +159,8 @@ static int bench_arch(const char *arch, const digit_dataset *train,
  * One thread, a micro-batch of `B` images (the training loop's 16 by
  * default) through the network's internals, each layer's pass repeated and
  * the median taken. GFLOP/s counts the direct convolution's multiply-adds,
- * so a Winograd layer shows its savings as rate; the sgemm line above is
- * the roofline to compare with. */
+ * so a Winograd layer shows its savings as rate; the roof columns give the
+ * least time each pass could take on this machine (see below). */
 
 static double median_of(double *v, int n) { return quantile(v, (size_t)n, 0.5); }
 
@@ -170,7 +170,56 @@ static double layer_flops(const layer_plan *L) {
     return 0;
 }
 
-static int profile_layers(const char *arch, int B) {
+/* ---- the roofline of each pass ----
+ * A pass can be no faster than its arithmetic at the one-thread sgemm
+ * rate, nor than the bytes it must move at the copy bandwidth of a buffer
+ * the size of a micro-batch's activations (they live in L3, not L2). A
+ * small layer whose data stays in L2 can come in under it. */
+
+/* Copy bandwidth (bytes read plus written per second) on `bytes` buffers:
+ * the best of several passes. */
+static double copy_bandwidth(size_t bytes) {
+    char *a = malloc(bytes), *b = malloc(bytes);
+    if (!a || !b) return free(a), free(b), 0;
+    memset(a, 1, bytes), memset(b, 2, bytes);
+    const int passes = (int)(((size_t)1 << 30) / bytes) + 2;
+    double best = 0;
+    for (int r = 0; r < passes; r++) {
+        double t = now();
+        memcpy(r % 2 ? a : b, r % 2 ? b : a, bytes);
+        t = now() - t;
+        if (2.0 * bytes / t > best) best = 2.0 * bytes / t;
+    }
+    free(a), free(b);
+    return best;
+}
+
+/* The multiplies a pass really does: Winograd F(2x2,3x3) does 16 per
+ * 2x2 output tile and channel pair where the direct convolution does 36. */
+static double layer_flops_done(const layer_plan *L) {
+    if (L->spec->kind == LAYER_CONV && L->conv_path == CONV_WINOGRAD) {
+        double tiles = (double)((L->out_h + 1) / 2) * ((L->out_w + 1) / 2);
+        return 2.0 * 16 * tiles * L->in_c * L->out_c;
+    }
+    return layer_flops(L);
+}
+
+/* The bytes a pass must read and write at least, per image (weights once
+ * per pass, spread over B images): the input and output, the weights, a
+ * max-pool's argmax; backward the output gradient, the input gradient
+ * (not for the first layer), and for weighted layers the input again and
+ * the weight gradient. */
+static double layer_bytes(const layer_plan *L, int first, int B, int backward) {
+    const double in = (double)L->in_c * L->in_h * L->in_w;
+    const double out = (double)L->out_c * L->out_h * L->out_w;
+    const int weighted = L->spec->kind == LAYER_CONV || L->spec->kind == LAYER_LINEAR;
+    const double w = weighted ? (double)(L->w_count + L->b_count) / B : 0;
+    const double arg = L->spec->kind == LAYER_MAXPOOL ? out : 0;
+    if (!backward) return 4 * (in + out + w + arg);
+    return 4 * (out + (first ? 0 : in) + (weighted ? in + 2 * w : 0) + 2 * arg);
+}
+
+static int profile_layers(const char *arch, int B, double peak, double bandwidth) {
     enum { REPEATS = 41 };
     net_plan p;
     net_work w;
@@ -190,9 +239,9 @@ static int profile_layers(const char *arch, int B) {
     net_backward(&p, params, packed, grads, &w, B, labels, B);
     printf("%s, %d images, one thread, %s kernels (us per pass; GFLOP/s of the direct "
            "convolution)\n", arch, B, cpu_path_name(cpu_path_active()));
-    printf("  %-36s %-9s %9s %9s %8s %8s\n", "layer", "path", "fwd us", "bwd us", "fwd GF/s",
-           "bwd GF/s");
-    double total_f = 0, total_b = 0, t[REPEATS];
+    printf("  %-36s %-9s %9s %9s %8s %8s %9s %9s\n", "layer", "path", "fwd us", "bwd us",
+           "fwd GF/s", "bwd GF/s", "fwd roof", "bwd roof");
+    double total_f = 0, total_b = 0, roof_total_f = 0, roof_total_b = 0, t[REPEATS];
     for (int i = 0; i < p.nlayers; i++) {
         const layer_plan *L = &p.layer[i];
         for (int r = 0; r < REPEATS; r++) {
@@ -216,7 +265,19 @@ static int profile_layers(const char *arch, int B) {
         const char *path = L->spec->kind != LAYER_CONV ? "" : PATHS[L->conv_path];
         printf("  %-36s %-9s %9.1f %9.1f", L->description, path, f * 1e6, bwd * 1e6);
         if (fl > 0) printf(" %8.1f %8.1f", fl / f / 1e9, fl * (i ? 2 : 1) / bwd / 1e9);
-        printf("\n");
+        else printf(" %8s %8s", "", "");
+        /* The roof: the larger of the two bounds. A ReLU folded into the
+         * max-pool after it is no pass of its own. */
+        const double done = layer_flops_done(L) * B;
+        const int pass = !(L->spec->kind == LAYER_RELU && L->fused);
+        const double roof_f =
+            pass ? fmax(done / (peak * 1e9), layer_bytes(L, !i, B, 0) * B / bandwidth) : 0;
+        const double roof_b =
+            pass && i < p.nlayers - 1
+                ? fmax(done * (i ? 2 : 1) / (peak * 1e9), layer_bytes(L, !i, B, 1) * B / bandwidth)
+                : 0;
+        printf(" %9.1f %9.1f\n", roof_f * 1e6, roof_b * 1e6);
+        roof_total_f += roof_f, roof_total_b += roof_b;
         total_f += f, total_b += bwd;
     }
     const float *g[1] = {grads};
@@ -227,8 +288,12 @@ static int profile_layers(const char *arch, int B) {
         t[r] = now() - s;
     }
     double opt = median_of(t, REPEATS);
-    printf("  %-36s %-9s %9.1f %9s\n", "adam step (per batch)", "", opt * 1e6, "");
-    printf("  %-36s %-9s %9.1f %9.1f\n\n", "total (layers)", "", total_f * 1e6, total_b * 1e6);
+    /* Adam reads the weights, both moments and the gradient, and writes
+     * the first three. */
+    printf("  %-36s %-9s %9.1f %9s %8s %8s %9.1f\n", "adam step (per batch)", "", opt * 1e6, "",
+           "", "", 7.0 * sizeof(float) * p.nparams / bandwidth * 1e6);
+    printf("  %-36s %-9s %9.1f %9.1f %8s %8s %9.1f %9.1f\n\n", "total (layers)", "",
+           total_f * 1e6, total_b * 1e6, "", "", roof_total_f * 1e6, roof_total_b * 1e6);
     adam_free(&a);
     free(params), free(grads), free(packed), free(labels);
     net_work_free(&w);
@@ -258,10 +323,18 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench: --images takes 1 to 4096\n");
             return 1;
         }
-        printf("OpenBLAS sgemm 1024^3 on one thread: %.1f GFLOP/s\n\n", sgemm_gflops());
+        const double peak = sgemm_gflops();
+        const double l2 = copy_bandwidth(256 << 10), l3 = copy_bandwidth(8 << 20),
+                     dram = copy_bandwidth((size_t)256 << 20);
+        printf("OpenBLAS sgemm 1024^3 on one thread: %.1f GFLOP/s\n", peak);
+        printf("copy bandwidth on one thread (read + written): 256 KiB %.1f, 8 MiB %.1f, "
+               "256 MiB %.1f GB/s\n", l2 / 1e9, l3 / 1e9, dram / 1e9);
+        printf("roof: the larger of the multiplies done at the sgemm rate (Winograd: "
+               "its products) and the least bytes moved at the 8 MiB bandwidth\n\n");
         const char *name;
         for (size_t i = 0; (name = digit_preset_name(i)); i++)
-            if ((!only || !strcmp(only, name)) && profile_layers(name, micro)) return 2;
+            if ((!only || !strcmp(only, name)) && profile_layers(name, micro, peak, l3))
+                return 2;
         return 0;
     }
     if (!data || batches < 10 || threads < 0) {
