@@ -262,14 +262,17 @@ static int profile_layers(const char *arch, int B, double peak, double bandwidth
         }
         double fl = layer_flops(L) * B;
         static const char *const PATHS[] = {"im2col", "winograd", "1-channel"};
-        const char *path = L->spec->kind != LAYER_CONV ? "" : PATHS[L->conv_path];
+        const char *path = L->spec->kind == LAYER_CONV ? PATHS[L->conv_path]
+                           : L->in_conv                 ? "in conv"
+                                                        : "";
         printf("  %-36s %-9s %9.1f %9.1f", L->description, path, f * 1e6, bwd * 1e6);
         if (fl > 0) printf(" %8.1f %8.1f", fl / f / 1e9, fl * (i ? 2 : 1) / bwd / 1e9);
         else printf(" %8s %8s", "", "");
         /* The roof: the larger of the two bounds. A ReLU folded into the
-         * max-pool after it is no pass of its own. */
+         * max-pool after it is no pass of its own, nor a max-pool the conv
+         * before it runs (whose roof stays the unfused one's). */
         const double done = layer_flops_done(L) * B;
-        const int pass = !(L->spec->kind == LAYER_RELU && L->fused);
+        const int pass = !(L->spec->kind == LAYER_RELU && L->fused) && !L->in_conv;
         const double roof_f =
             pass ? fmax(done / (peak * 1e9), layer_bytes(L, !i, B, 0) * B / bandwidth) : 0;
         const double roof_b =

@@ -100,15 +100,39 @@ void conv1ch_forward_on(cpu_path path, const conv_shape *s, const real *in, cons
     }
 }
 
-void conv1ch_backward_on(cpu_path path, const conv_shape *s, const real *padded,
-                         const real *dout, real *dw, real *dbias) {
+void conv1ch_forward_pooled_on(cpu_path path, const conv_shape *s, const real *in,
+                               const real *wk, const real *bias, real *padded, int relu,
+                               real *pooled, int32_t *arg) {
+    pad_images(s, in, padded);
     switch (path) {
 #ifdef CONV1CH_X86
-    case CPU_AVX512: backward_avx512(s, padded, dout, dw, dbias); return;
-    case CPU_AVX2: backward_avx2(s, padded, dout, dw, dbias); return;
+    case CPU_AVX512: forward_pooled_avx512(s, padded, wk, bias, relu, pooled, arg); return;
+    case CPU_AVX2: forward_pooled_avx2(s, padded, wk, bias, relu, pooled, arg); return;
 #endif
-    default: backward_portable(s, padded, dout, dw, dbias); return;
+    default: forward_pooled_portable(s, padded, wk, bias, relu, pooled, arg); return;
     }
+}
+
+/* dout, or with pool, the pool's gradient. */
+static void backward_on(cpu_path path, const conv_shape *s, const real *padded,
+                        const real *dout, const conv1ch_pool *pool, real *dw, real *dbias) {
+    switch (path) {
+#ifdef CONV1CH_X86
+    case CPU_AVX512: backward_avx512(s, padded, dout, pool, dw, dbias); return;
+    case CPU_AVX2: backward_avx2(s, padded, dout, pool, dw, dbias); return;
+#endif
+    default: backward_portable(s, padded, dout, pool, dw, dbias); return;
+    }
+}
+
+void conv1ch_backward_on(cpu_path path, const conv_shape *s, const real *padded,
+                         const real *dout, real *dw, real *dbias) {
+    backward_on(path, s, padded, dout, NULL, dw, dbias);
+}
+
+void conv1ch_backward_pooled_on(cpu_path path, const conv_shape *s, const real *padded,
+                                const conv1ch_pool *pool, real *dw, real *dbias) {
+    backward_on(path, s, padded, NULL, pool, dw, dbias);
 }
 
 void conv1ch_forward(const conv_shape *s, const real *in, const real *wk,
@@ -119,4 +143,15 @@ void conv1ch_forward(const conv_shape *s, const real *in, const real *wk,
 void conv1ch_backward(const conv_shape *s, const real *padded, const real *dout,
                       real *dw, real *dbias) {
     conv1ch_backward_on(cpu_path_active(), s, padded, dout, dw, dbias);
+}
+
+void conv1ch_forward_pooled(const conv_shape *s, const real *in, const real *wk,
+                            const real *bias, real *padded, int relu, real *pooled,
+                            int32_t *arg) {
+    conv1ch_forward_pooled_on(cpu_path_active(), s, in, wk, bias, padded, relu, pooled, arg);
+}
+
+void conv1ch_backward_pooled(const conv_shape *s, const real *padded, const conv1ch_pool *pool,
+                             real *dw, real *dbias) {
+    conv1ch_backward_pooled_on(cpu_path_active(), s, padded, pool, dw, dbias);
 }

@@ -17,6 +17,7 @@
 #define DIGIT_CONV1CH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cpu.h"
 #include "layers.h"
@@ -42,11 +43,48 @@ void conv1ch_forward(const conv_shape *s, const real *in, const real *wk,
 void conv1ch_backward(const conv_shape *s, const real *padded, const real *dout,
                       real *dw, real *dbias);
 
+/* The widest output row the pooled kernels below take. */
+#define CONV1CH_POOL_MAX_W 64
+
+/* conv1ch_forward followed by a 2x2 max-pool (stride 2, floor mode), with
+ * relu a ReLU between them, in one pass: each pair of output rows is
+ * pooled while in cache, and the convolution's own output never written.
+ * pooled and arg (NULL: not kept, as in inference) are maxpool_forward's,
+ * bit for bit. Wo <= CONV1CH_POOL_MAX_W. */
+void conv1ch_forward_pooled(const conv_shape *s, const real *in, const real *wk,
+                            const real *bias, real *padded, int relu, real *pooled,
+                            int32_t *arg);
+
+/* The output gradient as a 2x2 max-pool after the convolution holds it
+ * (layers.c's maxpool_backward, with an optional ReLU between them): the
+ * gradient of an output pixel is the pool's where the pool took that
+ * pixel (and, with relu, its output is positive), zero elsewhere. The
+ * weight gradient builds each row of it in registers' reach instead of
+ * reading the full-size gradient that maxpool_backward would write. */
+typedef struct conv1ch_pool {
+    const int32_t *arg;   /* the pool's argmax: [B][Ho/2][Wo/2][Co] indices into
+                             the convolution's output */
+    const real *out;      /* the pool's output, same shape (read with relu) */
+    const real *dout;     /* the pool's output gradient, same shape */
+    int relu;
+} conv1ch_pool;
+
+/* conv1ch_backward with the output gradient given as `pool`'s; the same
+ * bits as maxpool_backward followed by conv1ch_backward. Wo <=
+ * CONV1CH_POOL_MAX_W. */
+void conv1ch_backward_pooled(const conv_shape *s, const real *padded, const conv1ch_pool *pool,
+                             real *dw, real *dbias);
+
 /* The same on a given path (the tests compare them; a path the CPU cannot
  * run must not be given). */
 void conv1ch_forward_on(cpu_path path, const conv_shape *s, const real *in,
                         const real *wk, const real *bias, real *padded, real *out);
 void conv1ch_backward_on(cpu_path path, const conv_shape *s, const real *padded,
                          const real *dout, real *dw, real *dbias);
+void conv1ch_forward_pooled_on(cpu_path path, const conv_shape *s, const real *in,
+                               const real *wk, const real *bias, real *padded, int relu,
+                               real *pooled, int32_t *arg);
+void conv1ch_backward_pooled_on(cpu_path path, const conv_shape *s, const real *padded,
+                                const conv1ch_pool *pool, real *dw, real *dbias);
 
 #endif

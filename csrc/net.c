@@ -148,6 +148,22 @@ static int choose_conv(const conv_shape *s, int first) {
     return CONV_IM2COL;
 }
 
+/* A one-channel first layer followed by a 2x2 max-pool (and maybe a ReLU)
+ * runs the pool itself (conv1ch_forward_pooled, conv1ch_backward_pooled):
+ * the convolution's output and its gradient, the largest arrays of the
+ * network, are then never written or read. The results are the same bits. */
+static void fuse_pool_into_conv(net_plan *p, int pool) {
+    layer_plan *P = &p->layer[pool];
+    const int conv = pool - 1 - P->fused;
+    if (P->spec->k != 2 || conv < 0) return;
+    layer_plan *C = &p->layer[conv];
+    if (C->spec->kind != LAYER_CONV || C->conv_path != CONV_ONE_CHANNEL ||
+        C->out_w > CONV1CH_POOL_MAX_W)
+        return;
+    C->pool_fused = pool;
+    P->in_conv = 1;
+}
+
 int net_plan_build(net_plan *p, const arch_spec *arch) {
     memset(p, 0, sizeof *p);
     p->arch = arch;
@@ -202,6 +218,7 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
         if (L->spec->kind == LAYER_MAXPOOL && i > 0 &&
             p->layer[i - 1].spec->kind == LAYER_RELU)
             p->layer[i - 1].fused = L->fused = 1;
+        if (L->spec->kind == LAYER_MAXPOOL) fuse_pool_into_conv(p, i);
         c = L->out_c, h = L->out_h, w = L->out_w, in_act = L->out_act;
     }
     const layer_plan *last = &p->layer[arch->nlayers - 1];
@@ -340,7 +357,16 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
         const real *wk = packed + L->pack_off, *bias = bias_of(p, w, params, i);
         switch (L->conv_path) {
         case CONV_WINOGRAD: wino_forward(&s, in, wk, bias, col_of(L, w, B), w->wino, out); break;
-        case CONV_ONE_CHANNEL: conv1ch_forward(&s, in, wk, bias, col_of(L, w, B), out); break;
+        case CONV_ONE_CHANNEL:
+            if (L->pool_fused) {
+                const layer_plan *P = &p->layer[L->pool_fused];
+                conv1ch_forward_pooled(&s, in, wk, bias, col_of(L, w, B), P->fused,
+                                       out_of(p, w, B, L->pool_fused),
+                                       w->training ? w->arg + (size_t)B * P->arg_off : NULL);
+            } else {
+                conv1ch_forward(&s, in, wk, bias, col_of(L, w, B), out);
+            }
+            break;
         default: conv2d_forward(&s, in, wk, bias, col_of(L, w, B), out); break;
         }
         break;
@@ -349,6 +375,7 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
         if (!L->fused) relu_forward(out, n_out);
         break;
     case LAYER_MAXPOOL:
+        if (L->in_conv) break;
         maxpool_forward(B, L->in_h, L->in_w, L->in_c, L->spec->k, L->fused,
                         in, out, w->training ? w->arg + (size_t)B * L->arg_off : NULL);
         break;
@@ -457,7 +484,15 @@ static void backward_layer(const net_plan *p, const real *params, const real *pa
             wino_backward(&s, col, wk, dout, w->dpacked, dw, dbias, w->wino, w->dcol, din);
             break;
         case CONV_ONE_CHANNEL: /* always the first layer: no din */
-            conv1ch_backward(&s, col, dout, dw, dbias);
+            if (L->pool_fused) {
+                const layer_plan *P = &p->layer[L->pool_fused];
+                const conv1ch_pool pool = {w->arg + (size_t)B * P->arg_off,
+                                           w->act + (size_t)B * P->out_act,
+                                           w->dact + (size_t)B * P->out_act, P->fused};
+                conv1ch_backward_pooled(&s, col, &pool, dw, dbias);
+            } else {
+                conv1ch_backward(&s, col, dout, dw, dbias);
+            }
             break;
         default: conv2d_backward(&s, col, wk, dout, w->dpacked, dw, dbias, w->dcol, din); break;
         }
@@ -467,7 +502,7 @@ static void backward_layer(const net_plan *p, const real *params, const real *pa
         if (!L->fused) relu_backward(out, w->dact + (size_t)B * L->out_act, n_out);
         break;
     case LAYER_MAXPOOL:
-        if (din)
+        if (din && !L->in_conv)
             maxpool_backward(B, L->in_h, L->in_w, L->in_c, L->spec->k, L->fused,
                              w->arg + (size_t)B * L->arg_off, out, dout, din);
         break;

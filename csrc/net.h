@@ -88,6 +88,10 @@ typedef struct layer_plan {
     int bn_next;               /* conv/linear: a batch norm follows, which
                                   inference folds into this layer */
     int fused;                 /* ReLU folded into the max-pool after it */
+    int pool_fused;            /* one-channel conv: the 2x2 max-pool after it
+                                  (a ReLU between allowed) that runs inside
+                                  this layer, forward and backward; 0: none */
+    int in_conv;               /* max-pool: run by the conv before it */
     int conv_path;             /* conv: CONV_IM2COL, CONV_WINOGRAD (col
                                   holds V, the packed weights are U) or
                                   CONV_ONE_CHANNEL (col holds the padded

@@ -3,19 +3,23 @@
  * real.h — the scalar type of the network math. The library is built with
  * float; the gradient-check test compiles layers.c and net.c a second time
  * with -DDIGIT_REAL_DOUBLE so finite differences are not drowned by float32
- * rounding. Only these two files use `real`.
+ * rounding; the kernels they call (conv1ch, microgemm, winograd) are
+ * compiled for either.
  */
 #ifndef DIGIT_REAL_H
 #define DIGIT_REAL_H
 
 #include <cblas.h>
+#include <stdint.h>
 
 #ifdef DIGIT_REAL_DOUBLE
 typedef double real;
+typedef int64_t real_bits; /* an integer as wide as real: vector comparisons' lane masks */
 #define REAL_GEMM cblas_dgemm
 #define REAL_GEMV cblas_dgemv
 #else
 typedef float real;
+typedef int32_t real_bits;
 #define REAL_GEMM cblas_sgemm
 #define REAL_GEMV cblas_sgemv
 #endif

@@ -3,7 +3,9 @@
  * test_conv1ch.c — csrc/conv1ch.c (one-channel convolutions) and csrc/cpu.c:
  * each shape against the im2col convolution of layers.c on random data
  * (forward, weight and bias gradients), and every kernel path this CPU can
- * run (cpu.h) against the portable one, which must agree bit for bit.
+ * run (cpu.h) against the portable one, which must agree bit for bit; and
+ * the weight gradient read from a max-pool's gradient against the pool's
+ * backward followed by the plain one.
  */
 
 #include "internal.h" /* first, as in the library's own files */
@@ -71,6 +73,64 @@ static void check_shape(int B, int H, int W, int Co, int K, int pad, uint64_t se
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
 }
 
+/* conv1ch_forward_pooled against conv1ch_forward then maxpool_forward
+ * (with and without argmax), and conv1ch_backward_pooled against
+ * maxpool_backward then conv1ch_backward: bit for bit on every path, with
+ * and without the ReLU between them; odd output sizes leave a row and a
+ * column outside every window. Ties in the pool (windows of zero input)
+ * exercise its first-wins argmax. */
+static void check_pooled(int B, int H, int W, int Co, int K, int pad, uint64_t seed) {
+    conv_shape s = {B, H, W, 1, H + 2 * pad - K + 1, W + 2 * pad - K + 1, Co, K, pad, 1};
+    char name[64];
+    snprintf(name, sizeof name, "pooled B%d %dx%d 1->%d %dx%d pad %d", B, H, W, Co, K, K, pad);
+    rng r;
+    rng_seed(&r, seed);
+    const int Hq = s.Ho / 2, Wq = s.Wo / 2;
+    const size_t n_out = (size_t)B * s.Ho * s.Wo * Co, n_q = (size_t)B * Hq * Wq * Co;
+    const size_t n_w = (size_t)Co * K * K;
+    real *in = randoms(&r, (size_t)B * H * W), *w = randoms(&r, n_w);
+    /* The top rows zero: the outputs there all equal the bias, and every
+     * window of them ties. */
+    for (int b = 0; b < B; b++) memset(in + (size_t)b * H * W, 0, sizeof(real) * (size_t)W * (H / 2));
+    real *wk = zeros(conv1ch_w_size(&s)), *padded = zeros((size_t)B * conv1ch_in_size(&s));
+    real *out = zeros(n_out), *pooled = zeros(n_q), *dq = randoms(&r, n_q), *din = zeros(n_out);
+    real *dw0 = zeros(n_w), *db0 = zeros((size_t)Co), *dw1 = zeros(n_w), *db1 = zeros((size_t)Co);
+    real *bias = randoms(&r, (size_t)Co), *fused = zeros(n_q), *plain = zeros(n_q);
+    int32_t *arg = malloc(sizeof(int32_t) * (n_q + 1)), *arg1 = malloc(sizeof(int32_t) * (n_q + 1));
+    if (!arg || !arg1) abort();
+    conv1ch_pack(&s, w, wk);
+    conv1ch_forward(&s, in, wk, bias, padded, out);
+    for (int relu = 0; relu < 2; relu++) {
+        maxpool_forward(B, s.Ho, s.Wo, Co, 2, relu, out, pooled, arg);
+        maxpool_forward(B, s.Ho, s.Wo, Co, 2, relu, out, plain, NULL);
+        for (int path = CPU_PORTABLE; path <= (int)cpu_path_best(); path++) {
+            conv1ch_forward_pooled_on((cpu_path)path, &s, in, wk, bias, padded, relu, fused, arg1);
+            CHECK(!memcmp(fused, pooled, sizeof(real) * n_q) &&
+                      !memcmp(arg1, arg, sizeof(int32_t) * n_q),
+                  "%s%s: the %s path's fused forward gives the pool's values and argmax", name,
+                  relu ? " relu" : "", cpu_path_name((cpu_path)path));
+            conv1ch_forward_pooled_on((cpu_path)path, &s, in, wk, bias, padded, relu, fused, NULL);
+            CHECK(!memcmp(fused, plain, sizeof(real) * n_q),
+                  "%s%s: the %s path's fused forward without argmax gives the pool's values",
+                  name, relu ? " relu" : "", cpu_path_name((cpu_path)path));
+        }
+        maxpool_backward(B, s.Ho, s.Wo, Co, 2, relu, arg, pooled, dq, din);
+        const conv1ch_pool pool = {arg, pooled, dq, relu};
+        for (int path = CPU_PORTABLE; path <= (int)cpu_path_best(); path++) {
+            conv1ch_backward_on((cpu_path)path, &s, padded, din, dw0, db0);
+            conv1ch_backward_pooled_on((cpu_path)path, &s, padded, &pool, dw1, db1);
+            CHECK(!memcmp(dw1, dw0, sizeof(real) * n_w) &&
+                      !memcmp(db1, db0, sizeof(real) * (size_t)Co),
+                  "%s%s: the %s path gives the unpooled gradient's bits", name,
+                  relu ? " relu" : "", cpu_path_name((cpu_path)path));
+        }
+    }
+    real *all[] = {in, w, wk, padded, out, pooled, dq, din, dw0, db0, dw1, db1, bias, fused,
+                   plain};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    free(arg), free(arg1);
+}
+
 int main(void) {
     /* One OpenBLAS thread, as the library runs it (parallel_blas_single):
      * its own threads are invisible to ThreadSanitizer. */
@@ -90,5 +150,11 @@ int main(void) {
     check_shape(1, 6, 5, 37, 7, 3, 6);
     check_shape(1, 4, 4, 1, 1, 0, 7);
     check_shape(64, 28, 28, 32, 5, 2, 8);
+    /* basic's and compact's first layers with their pools, then odd sizes
+     * and a partial block of channels. */
+    check_pooled(3, 28, 28, 32, 3, 1, 9);
+    check_pooled(3, 28, 28, 16, 5, 0, 10);
+    check_pooled(2, 9, 7, 21, 3, 0, 11);
+    check_pooled(1, 6, 6, 5, 5, 2, 12);
     return test_summary("test_conv1ch");
 }

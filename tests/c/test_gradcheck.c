@@ -391,7 +391,8 @@ static size_t sample(size_t n, size_t want, size_t *idx) {
 
 /* dL/d(input) is not kept by net_backward (the first layer needs none), so
  * it is taken from the first convolution's output gradient, which
- * net_backward leaves in dact. */
+ * net_backward leaves in dact (or, where that conv runs the max-pool after
+ * it, the pool's gradient, spread here as maxpool_backward does). */
 static void input_gradient(net_case *c, real *din) {
     const layer_plan *L = &c->p->layer[0];
     conv_shape s = {c->B, L->in_h, L->in_w, L->in_c, L->out_h, L->out_w,
@@ -401,6 +402,16 @@ static void input_gradient(net_case *c, real *din) {
     real *db = malloc(sizeof(real) * (L->b_count + 1)), *dcol = malloc(sizeof(real) * ncol);
     const real *col = c->w.col + (size_t)c->B * L->col_off, *packed = c->packed + L->pack_off;
     const real *dout = c->w.dact + (size_t)c->B * L->out_act;
+    real *unpooled = NULL;
+    if (L->pool_fused) { /* the conv ran the pool: its gradient is the pool's, spread */
+        const layer_plan *P = &c->p->layer[L->pool_fused];
+        unpooled = malloc(sizeof(real) * (size_t)c->B * L->out_h * L->out_w * L->out_c);
+        maxpool_backward(c->B, P->in_h, P->in_w, P->in_c, P->spec->k, P->fused,
+                         c->w.arg + (size_t)c->B * P->arg_off,
+                         c->w.act + (size_t)c->B * P->out_act,
+                         c->w.dact + (size_t)c->B * P->out_act, unpooled);
+        dout = unpooled;
+    }
     if (L->conv_path == CONV_ONE_CHANNEL) { /* no din: by im2col from the input */
         real *pk = malloc(sizeof(real) * nw), *col1 = malloc(sizeof(real) * ncol);
         real *out1 = malloc(sizeof(real) * (size_t)c->B * L->out_h * L->out_w * L->out_c);
@@ -417,7 +428,7 @@ static void input_gradient(net_case *c, real *din) {
     } else {
         conv2d_backward(&s, col, packed, dout, dpacked, dw, L->b_count ? db : NULL, dcol, din);
     }
-    free(dpacked), free(dw), free(db), free(dcol);
+    free(dpacked), free(dw), free(db), free(dcol), free(unpooled);
 }
 
 static void check_net(const char *arch_name, double smoothing) {
