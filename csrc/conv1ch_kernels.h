@@ -36,33 +36,8 @@ KERNEL_NAME(pixels)(const real *row0, int Wp, const real *wk, int Cop, KERNEL_NA
     for (int p = 0; p < NP; p++) KERNEL_NAME(store)(out + (size_t)p * Co, acc[p], n);
 }
 
-static inline __attribute__((always_inline)) KERNEL_ATTR void
-KERNEL_NAME(forward_k)(const conv_shape *s, const real *padded, const real *wk,
-                       const real *bias, real *out, const int K) {
-    const int Hp = s->H + 2 * s->pad, Wp = s->W + 2 * s->pad, Cop = co_padded(s->Co);
-    for (int b = 0; b < s->B; b++) {
-        const real *img = padded + (size_t)b * Hp * Wp;
-        for (int c0 = 0; c0 < s->Co; c0 += KERNEL_LANES) {
-            const int n = s->Co - c0 < KERNEL_LANES ? s->Co - c0 : KERNEL_LANES;
-            KERNEL_NAME(vec) bv = {0};
-            if (bias) bv = KERNEL_NAME(load)(bias + c0, n);
-            for (int y = 0; y < s->Ho; y++) {
-                real *orow = out + ((size_t)b * s->Ho + y) * s->Wo * s->Co + c0;
-                const real *irow = img + (size_t)y * Wp;
-                int x = 0;
-                for (; x + KERNEL_PX <= s->Wo; x += KERNEL_PX)
-                    KERNEL_NAME(pixels)(irow + x, Wp, wk + c0, Cop, bv, K, KERNEL_PX,
-                                        orow + (size_t)x * s->Co, s->Co, n);
-                for (; x < s->Wo; x++)
-                    KERNEL_NAME(pixels)(irow + x, Wp, wk + c0, Cop, bv, K, 1,
-                                        orow + (size_t)x * s->Co, s->Co, n);
-            }
-        }
-    }
-}
-
 /* Two rows of the convolution's output into rows[2][2 Wq] (channels
- * [c0, c0 + KERNEL_LANES) of the block, as forward_k computes them), then
+ * [c0, c0 + KERNEL_LANES) of the block, as forward_k computes rows), then
  * the 2x2 max-pool of each pair of columns: the values and argmax indices
  * layers.c's maxpool_forward gives, by the same comparisons as vector
  * masks (with arg, first-wins in scan order; without, its pairwise
@@ -119,10 +94,13 @@ KERNEL_NAME(pool_rows)(const conv_shape *s, const real *img, int Wp, const real 
     }
 }
 
+/* Every image's convolution, by blocks of channels and rows of output;
+ * with pool, pairs of rows go through pool_rows, and out and arg are the
+ * pool's (see there). */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
-KERNEL_NAME(forward_pooled_k)(const conv_shape *s, const real *padded, const real *wk,
-                              const real *bias, int relu, real *pooled, int32_t *arg,
-                              const int K) {
+KERNEL_NAME(forward_k)(const conv_shape *s, const real *padded, const real *wk,
+                       const real *bias, const int pool, int relu, real *out, int32_t *arg,
+                       const int K) {
     const int Hp = s->H + 2 * s->pad, Wp = s->W + 2 * s->pad, Cop = co_padded(s->Co);
     for (int b = 0; b < s->B; b++) {
         const real *img = padded + (size_t)b * Hp * Wp;
@@ -130,9 +108,19 @@ KERNEL_NAME(forward_pooled_k)(const conv_shape *s, const real *padded, const rea
             const int n = s->Co - c0 < KERNEL_LANES ? s->Co - c0 : KERNEL_LANES;
             KERNEL_NAME(vec) bv = {0};
             if (bias) bv = KERNEL_NAME(load)(bias + c0, n);
-            for (int qy = 0; qy < s->Ho / 2; qy++)
-                KERNEL_NAME(pool_rows)(s, img, Wp, wk, Cop, bv, K, b, qy, c0, n, relu, pooled,
-                                       arg);
+            for (int qy = 0; pool && qy < s->Ho / 2; qy++)
+                KERNEL_NAME(pool_rows)(s, img, Wp, wk, Cop, bv, K, b, qy, c0, n, relu, out, arg);
+            for (int y = 0; !pool && y < s->Ho; y++) {
+                real *orow = out + ((size_t)b * s->Ho + y) * s->Wo * s->Co + c0;
+                const real *irow = img + (size_t)y * Wp;
+                int x = 0;
+                for (; x + KERNEL_PX <= s->Wo; x += KERNEL_PX)
+                    KERNEL_NAME(pixels)(irow + x, Wp, wk + c0, Cop, bv, K, KERNEL_PX,
+                                        orow + (size_t)x * s->Co, s->Co, n);
+                for (; x < s->Wo; x++)
+                    KERNEL_NAME(pixels)(irow + x, Wp, wk + c0, Cop, bv, K, 1,
+                                        orow + (size_t)x * s->Co, s->Co, n);
+            }
         }
     }
 }
@@ -273,9 +261,9 @@ KERNEL_NAME(backward_k)(const conv_shape *s, const real *padded, const real *dou
 KERNEL_ATTR static void KERNEL_NAME(forward)(const conv_shape *s, const real *padded,
                                              const real *wk, const real *bias, real *out) {
     switch (s->K) {
-    case 3: KERNEL_NAME(forward_k)(s, padded, wk, bias, out, 3); break;
-    case 5: KERNEL_NAME(forward_k)(s, padded, wk, bias, out, 5); break;
-    default: KERNEL_NAME(forward_k)(s, padded, wk, bias, out, s->K); break;
+    case 3: KERNEL_NAME(forward_k)(s, padded, wk, bias, 0, 0, out, NULL, 3); break;
+    case 5: KERNEL_NAME(forward_k)(s, padded, wk, bias, 0, 0, out, NULL, 5); break;
+    default: KERNEL_NAME(forward_k)(s, padded, wk, bias, 0, 0, out, NULL, s->K); break;
     }
 }
 
@@ -283,9 +271,9 @@ KERNEL_ATTR static void KERNEL_NAME(forward_pooled)(const conv_shape *s, const r
                                                     const real *wk, const real *bias, int relu,
                                                     real *pooled, int32_t *arg) {
     switch (s->K) {
-    case 3: KERNEL_NAME(forward_pooled_k)(s, padded, wk, bias, relu, pooled, arg, 3); break;
-    case 5: KERNEL_NAME(forward_pooled_k)(s, padded, wk, bias, relu, pooled, arg, 5); break;
-    default: KERNEL_NAME(forward_pooled_k)(s, padded, wk, bias, relu, pooled, arg, s->K); break;
+    case 3: KERNEL_NAME(forward_k)(s, padded, wk, bias, 1, relu, pooled, arg, 3); break;
+    case 5: KERNEL_NAME(forward_k)(s, padded, wk, bias, 1, relu, pooled, arg, 5); break;
+    default: KERNEL_NAME(forward_k)(s, padded, wk, bias, 1, relu, pooled, arg, s->K); break;
     }
 }
 
