@@ -93,7 +93,7 @@ include mk/install.mk
 # csrc/ file they test (tests/c/test_model_io.c tests csrc/model_io.c, ...);
 # test_abi (sized structures, NULL arguments) and test_handles (calls from
 # training callbacks) test the contract in digit.h across files.
-UNIT_TESTS := test_errors test_abi test_model test_layers test_winograd test_microgemm test_conv1ch test_optim test_predict \
+UNIT_TESTS := test_errors test_abi test_model test_layers test_winograd test_microgemm test_conv1ch test_optim test_parallel test_predict \
     test_model_io test_fileio test_dataset test_train_api test_handles
 C_TESTS := $(UNIT_TESTS) test_image test_jpeg test_train test_variants test_photo test_faults test_threads test_presets
 TEST_BINS := $(C_TESTS:%=$(BUILD)/tests/%) $(BUILD)/tests/test_gradcheck
@@ -105,7 +105,8 @@ $(BUILD)/tests/%: tests/c/%.c $(TEST_HEADERS) $(BUILD)/libdigit.a
 
 # The gradient checks run the network code in double precision: layers.c
 # and net.c compiled again with real = double (see csrc/real.h).
-GRAD_SRCS := csrc/layers.c csrc/winograd.c csrc/microgemm.c csrc/conv1ch.c csrc/cpu.c csrc/net.c csrc/arch.c csrc/error.c
+GRAD_SRCS := csrc/layers.c csrc/winograd.c csrc/microgemm.c csrc/conv1ch.c csrc/cpu.c csrc/net.c csrc/arch.c csrc/error.c \
+    csrc/parallel.c
 $(BUILD)/tests/test_gradcheck: tests/c/test_gradcheck.c tests/c/check.h $(GRAD_SRCS) csrc/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -DDIGIT_REAL_DOUBLE $< $(GRAD_SRCS) -o $@ $(LIBS)

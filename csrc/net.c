@@ -16,6 +16,7 @@
 #include "rng.h"
 #include "conv1ch.h"
 #include "cpu.h"
+#include "parallel.h"
 #include "winograd.h"
 
 static tensor_plan *put_tensor(tensor_plan *t, const char *layer, const char *what,
@@ -345,6 +346,58 @@ static void forward_batchnorm(const net_plan *p, const real *params, net_work *w
                       params + L->w_off, params + L->b_off, out);
 }
 
+/* ---- one pass's large layers shared between threads (w->share) ----
+ * Below these sizes a layer takes a few microseconds, no more than handing
+ * it over costs. */
+#define SHARE_MIN_TILES 16            /* Winograd tiles per part */
+#define SHARE_MIN_WEIGHTS (64 * 1024) /* a linear layer's weights */
+#define SHARE_ROW_ALIGN 16            /* linear rows per part: whole vectors */
+
+typedef struct shared_layer {
+    const conv_shape *s;
+    const real *in, *w, *bias;
+    real *V, *M, *out;
+    int Ni, No, parts;
+} shared_layer;
+
+static void wino_part(void *ctx, int k) {
+    const shared_layer *j = ctx;
+    wino_forward_part(j->s, j->in, j->w, j->bias, j->V, j->M, j->out, k, j->parts);
+}
+
+static void wino_forward_shared(const net_work *w, const conv_shape *s, const real *in,
+                                const real *U, const real *bias, real *V, real *out) {
+    int parts = (int)(s->B * wino_tiles(s) / SHARE_MIN_TILES);
+    parts = parts < w->share ? parts : w->share;
+    if (parts <= 1) {
+        wino_forward(s, in, U, bias, V, w->wino, out);
+        return;
+    }
+    shared_layer j = {s, in, U, bias, V, w->wino, out, 0, 0, parts};
+    parallel_share(parts, wino_part, &j);
+}
+
+/* Rows [lo, hi) of part k: out = W x + b for one image splits by rows. */
+static void linear_part(void *ctx, int k) {
+    const shared_layer *j = ctx;
+    int per = (j->No + j->parts - 1) / j->parts;
+    per = (per + SHARE_ROW_ALIGN - 1) / SHARE_ROW_ALIGN * SHARE_ROW_ALIGN;
+    int lo = k * per, hi = lo + per < j->No ? lo + per : j->No;
+    if (lo >= hi) return;
+    linear_forward(1, j->Ni, hi - lo, j->in, j->w + (size_t)lo * j->Ni,
+                   j->bias ? j->bias + lo : NULL, j->out + lo);
+}
+
+static void linear_forward_shared(const net_work *w, int B, int Ni, int No, const real *in,
+                                  const real *weights, const real *bias, real *out) {
+    if (B != 1 || w->share <= 1 || (size_t)Ni * No < SHARE_MIN_WEIGHTS) {
+        linear_forward(B, Ni, No, in, weights, bias, out);
+        return;
+    }
+    shared_layer j = {NULL, in, weights, bias, NULL, NULL, out, Ni, No, w->share};
+    parallel_share(w->share, linear_part, &j);
+}
+
 static void forward_layer(const net_plan *p, const real *params, const real *packed,
                           net_work *w, int B, int i) {
     const layer_plan *L = &p->layer[i];
@@ -356,7 +409,7 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
         conv_shape s = conv_of(L, B);
         const real *wk = packed + L->pack_off, *bias = bias_of(p, w, params, i);
         switch (L->conv_path) {
-        case CONV_WINOGRAD: wino_forward(&s, in, wk, bias, col_of(L, w, B), w->wino, out); break;
+        case CONV_WINOGRAD: wino_forward_shared(w, &s, in, wk, bias, col_of(L, w, B), out); break;
         case CONV_ONE_CHANNEL:
             if (L->pool_fused) {
                 const layer_plan *P = &p->layer[L->pool_fused];
@@ -383,8 +436,8 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
         flatten_forward(B, L->in_h, L->in_w, L->in_c, in, out);
         break;
     case LAYER_LINEAR:
-        linear_forward(B, L->in_c, L->out_c, in, params + L->w_off,
-                       bias_of(p, w, params, i), out);
+        linear_forward_shared(w, B, L->in_c, L->out_c, in, params + L->w_off,
+                              bias_of(p, w, params, i), out);
         break;
     case LAYER_LOG_SOFTMAX:
         log_softmax_forward(B, L->in_c, in, out);

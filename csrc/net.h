@@ -163,6 +163,10 @@ typedef struct net_work {
     /* Inference: NULL runs a folded network (net_fold); otherwise batch
      * norms use these running statistics on the unfolded parameters. */
     const real *running;
+    /* Inference of a few images: up to this many threads share each large
+     * layer (parallel_share; 0 or 1: the calling thread alone). The
+     * results are the same whatever the count. */
+    int share;
     void *block;
 } net_work;
 

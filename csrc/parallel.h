@@ -19,6 +19,13 @@
  * same either way, only slower. */
 void parallel_run(int n, void (*fn)(void *ctx, int index), void *ctx);
 
+/* The same for work split finer than a batch (one image's layers, see
+ * net.c): runs on the pool when it is free and otherwise every index on
+ * the calling thread, because starting threads would cost more than the
+ * work. Cheap to call many times in a row: helpers poll for a while
+ * before they sleep. */
+void parallel_share(int n, void (*fn)(void *ctx, int index), void *ctx);
+
 /* The number of threads to use for a request of `threads` (0 = one per
  * online core), never more than `max_useful`. */
 int parallel_threads(int threads, int max_useful);

@@ -55,6 +55,7 @@ typedef struct predict_job {
     const float *params, *packed; /* the model's inference weights */
     int *labels;
     int failed;          /* a part could not get its scratch memory */
+    int share;           /* threads that share each large layer (net_work) */
 } predict_job;
 
 /* Part i classifies its contiguous range, PREDICT_CHUNK images at a time. */
@@ -102,6 +103,7 @@ static void predict_part(void *ctx, int i) {
         j->failed = 1;
         return;
     }
+    w.share = j->share;
     for (size_t done = lo; done < hi; done += (size_t)cap) {
         int B = hi - done < (size_t)cap ? (int)(hi - done) : cap;
         size_t at = done * DIGIT_IMAGE_PIXELS;
@@ -129,13 +131,15 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
                 return digit_fail(DIGIT_ERR_ARGUMENT,
                                   "image %zu pixel %zu is not a finite number",
                                   i / DIGIT_IMAGE_PIXELS, i % DIGIT_IMAGE_PIXELS);
-    /* Below a few chunks per thread, starting threads costs more than it
-     * saves; a single image always runs on the caller's thread. */
+    /* Below a few chunks per thread, splitting the batch costs more than it
+     * saves: a few images run on the caller's thread, which shares the
+     * large layers of each with the others instead. */
     size_t useful = (count + PREDICT_CHUNK / 2 - 1) / (PREDICT_CHUNK / 2);
-    predict_job j = {m, u8, f32, count,
-                     parallel_threads(parallel_default_threads(),
-                                      useful > 64 ? 64 : (int)useful),
-                     kind, out, NULL, NULL, labels, 0};
+    int threads = parallel_threads(parallel_default_threads(), PARALLEL_MAX_WORKERS);
+    predict_job j = {m, u8, f32, count, threads < (int)useful ? threads : (int)useful,
+                     kind, out, NULL, NULL, labels, 0, 0};
+    /* A call that runs on one thread lends the others to its layers. */
+    if (j.parts == 1) j.share = threads;
     digit_status st = model_infer_weights(m, &j.params, &j.packed);
     if (st != DIGIT_OK) return st;
     parallel_blas_single();

@@ -348,18 +348,37 @@ static size_t chunk_rows(size_t T) { return T < WINO_CHUNK ? T : WINO_CHUNK; }
 /* One past the last tile of the chunk from t0. */
 static size_t chunk_end(size_t T, size_t t0) { return T - t0 < WINO_CHUNK ? T : t0 + WINO_CHUNK; }
 
+/* Tiles [t0, t1): transformed, multiplied and transformed back. */
+static void forward_chunk(const conv_shape *s, const real *in, const real *U, const real *bias,
+                          points v, points m, real *out, size_t t0, size_t t1) {
+    transform_inputs(s, in, v, t0, t1);
+    for (int p = 0; p < 16; p++)
+        product(0, (int)(t1 - t0), s->Co, s->Ci, point_at(v, p, t0),
+                U + (size_t)p * s->Ci * s->Co, point_at(m, p, t0), 0);
+    transform_outputs(s, m, bias, out, t0, t1);
+}
+
 DIGIT_HOT void wino_forward(const conv_shape *s, const real *in, const real *U,
                             const real *bias, real *V, real *M, real *out) {
     const size_t T = (size_t)s->B * wino_tiles(s);
-    for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK) {
-        const size_t t1 = chunk_end(T, t0);
-        const points v = {V, T, 0, s->Ci}, m = {M, chunk_rows(T), t0, s->Co};
-        transform_inputs(s, in, v, t0, t1);
-        for (int p = 0; p < 16; p++)
-            product(0, (int)(t1 - t0), s->Co, s->Ci, point_at(v, p, t0),
-                    U + (size_t)p * s->Ci * s->Co, point_at(m, p, t0), 0);
-        transform_outputs(s, m, bias, out, t0, t1);
-    }
+    const points v = {V, T, 0, s->Ci};
+    for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK)
+        forward_chunk(s, in, U, bias, v, (points){M, chunk_rows(T), t0, s->Co}, out, t0,
+                      chunk_end(T, t0));
+}
+
+/* Part `part` of `parts` of a forward pass: its share of the tiles, in
+ * chunks, with M laid out over all the pass's tiles so that the parts
+ * write disjoint rows of it. Each output element is the same sum as in
+ * wino_forward: the parts split the rows of each product, not its sums. */
+DIGIT_HOT void wino_forward_part(const conv_shape *s, const real *in, const real *U,
+                                 const real *bias, real *V, real *M, real *out, int part,
+                                 int parts) {
+    const size_t T = (size_t)s->B * wino_tiles(s);
+    const size_t lo = T * (size_t)part / (size_t)parts, hi = T * (size_t)(part + 1) / (size_t)parts;
+    const points v = {V, T, 0, s->Ci}, m = {M, T, 0, s->Co};
+    for (size_t t0 = lo; t0 < hi; t0 += WINO_CHUNK)
+        forward_chunk(s, in, U, bias, v, m, out, t0, chunk_end(hi, t0));
 }
 
 DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,

@@ -62,6 +62,13 @@ void wino_pack(const conv_shape *s, const real *w, real *U);
 void wino_forward(const conv_shape *s, const real *in, const real *U,
                   const real *bias, real *V, real *M, real *out);
 
+/* The same pass split into `parts` (for threads to share, see net.c):
+ * part `part` computes its share of the tiles. M here holds the whole
+ * pass's products (wino_m_size per image). The parts together give
+ * wino_forward's result, bit for bit on the microgemm path. */
+void wino_forward_part(const conv_shape *s, const real *in, const real *U,
+                       const real *bias, real *V, real *M, real *out, int part, int parts);
+
 /* From V of the forward pass and dout [B, Ho, Wo, Co]: dw in PyTorch
  * layout (dU: scratch of wino_u_size), dbias (NULL: no bias) and, when din
  * is not NULL, din [B, H, W, Ci] (overwritten). dM is scratch of

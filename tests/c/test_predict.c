@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_predict.c — csrc/predict.c: prediction from uint8 and float pixels,
- * both output kinds, bad input, several threads on one model, and
+ * both output kinds, bad input, several threads on one model, one image
+ * sharing its layers between threads, and
  * evaluation (loss, accuracy, confusion matrix).
  */
 #define _GNU_SOURCE 1
@@ -123,6 +124,43 @@ static void test_predict_threads(void) {
     digit_model_free(m);
 }
 
+/* One image (or a few) runs on the calling thread, which shares its large
+ * layers with the pool's threads (net.c): the same bits whatever the
+ * thread count, on every preset, one image and a few at a time. */
+static void test_shared_layers(void) {
+    enum { N = 5, FEW = 3 };
+    uint8_t *images = malloc(N * DIGIT_IMAGE_PIXELS), labels[N];
+    synth_images(N, 8, images, labels);
+    for (size_t a = 0; digit_preset_name(a); a++) {
+        const char *name = digit_preset_name(a);
+        digit_model *m;
+        CHECK_OK(digit_model_create(name, 2, &m));
+        float want[N * 10], got[N * 10], want_few[FEW * 10], got_few[FEW * 10];
+        digit_set_threads(1);
+        for (int i = 0; i < N; i++)
+            CHECK_OK(digit_predict_u8(m, images + i * DIGIT_IMAGE_PIXELS, 1,
+                                      DIGIT_OUTPUT_LOG_PROBABILITIES, want + i * 10, NULL));
+        CHECK_OK(digit_predict_u8(m, images, FEW, DIGIT_OUTPUT_LOG_PROBABILITIES, want_few, NULL));
+        for (int threads = 2; threads <= 3; threads++) {
+            digit_set_threads(threads);
+            for (int rep = 0; rep < 20; rep++) /* helpers awake and asleep */
+                for (int i = 0; i < N; i++)
+                    CHECK_OK(digit_predict_u8(m, images + i * DIGIT_IMAGE_PIXELS, 1,
+                                              DIGIT_OUTPUT_LOG_PROBABILITIES, got + i * 10,
+                                              NULL));
+            CHECK(memcmp(got, want, sizeof want) == 0, "%s: one image on %d threads differs",
+                  name, threads);
+            CHECK_OK(digit_predict_u8(m, images, FEW, DIGIT_OUTPUT_LOG_PROBABILITIES, got_few,
+                                      NULL));
+            CHECK(memcmp(got_few, want_few, sizeof want_few) == 0,
+                  "%s: %d images on %d threads differ", name, FEW, threads);
+        }
+        digit_model_free(m);
+    }
+    digit_set_threads(0);
+    free(images);
+}
+
 /* ---- evaluation ---- */
 
 static void test_evaluate(void) {
@@ -202,6 +240,7 @@ static void test_thread_setting(void) {
 int main(void) {
     test_predict();
     test_predict_threads();
+    test_shared_layers();
     test_evaluate();
     test_thread_setting();
     return test_summary("test_predict");
