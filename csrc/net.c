@@ -394,8 +394,10 @@ static void linear_forward_shared(const net_work *w, int B, int Ni, int No, cons
         linear_forward(B, Ni, No, in, weights, bias, out);
         return;
     }
-    shared_layer j = {NULL, in, weights, bias, NULL, NULL, out, Ni, No, w->share};
-    parallel_share(w->share, linear_part, &j);
+    int parts = (No + SHARE_ROW_ALIGN - 1) / SHARE_ROW_ALIGN;
+    parts = parts < w->share ? parts : w->share;
+    shared_layer j = {NULL, in, weights, bias, NULL, NULL, out, Ni, No, parts};
+    parallel_share(parts, linear_part, &j);
 }
 
 static void forward_layer(const net_plan *p, const real *params, const real *packed,

@@ -136,7 +136,7 @@ static digit_status predict(const digit_model *m, const uint8_t *u8,
      * large layers of each with the others instead. */
     size_t useful = (count + PREDICT_CHUNK / 2 - 1) / (PREDICT_CHUNK / 2);
     int threads = parallel_threads(parallel_default_threads(), PARALLEL_MAX_WORKERS);
-    predict_job j = {m, u8, f32, count, threads < (int)useful ? threads : (int)useful,
+    predict_job j = {m, u8, f32, count, useful < (size_t)threads ? (int)useful : threads,
                      kind, out, NULL, NULL, labels, 0, 0};
     /* A call that runs on one thread lends the others to its layers. */
     if (j.parts == 1) j.share = threads;
