@@ -26,6 +26,9 @@
 
 void mgemm(int M, int N, int K, const real *A, int a_row, int a_col, const real *B,
            int ldb, real *C, int ldc, int add);
+/* Whether mgemm is the faster choice for products N columns wide: on
+ * AVX-512, N in whole vectors of 16 (see microgemm.c). */
+int mgemm_wins(int N);
 /* The same on a given path (tests; the CPU must run it). */
 void mgemm_on(cpu_path path, int M, int N, int K, const real *A, int a_row, int a_col,
               const real *B, int ldb, real *C, int ldc, int add);

@@ -39,23 +39,20 @@ KERNEL_NAME(block)(const int R, const int NV, int last, int k0, int k1, const re
         }
 }
 
-/* Rows [i, i + R) of C: column blocks of 4 vectors, then 2, then 1. */
+/* Columns [j, j + NV vectors) of C, all M rows, in blocks of KERNEL_ROWS:
+ * the panel of B they read (at most MGEMM_KBLOCK x 4 vectors) stays in L1
+ * while the row blocks pass over it, where a row-block-first order would
+ * stream all of a wide B once per row block. */
 static inline __attribute__((always_inline)) KERNEL_ATTR void
-KERNEL_NAME(rows)(const int R, int N, int k0, int k1, const real *A, int a_row, int a_col,
-                  const real *B, int ldb, real *C, int ldc, int add) {
-    int j = 0;
-    for (; j + 4 * KERNEL_LANES <= N; j += 4 * KERNEL_LANES)
-        KERNEL_NAME(block)(R, 4, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
-                           add);
-    if (j + 2 * KERNEL_LANES <= N) {
-        KERNEL_NAME(block)(R, 2, KERNEL_LANES, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
-                           add);
-        j += 2 * KERNEL_LANES;
-    }
-    for (; j < N; j += KERNEL_LANES) {
-        const int n = N - j < KERNEL_LANES ? N - j : KERNEL_LANES;
-        KERNEL_NAME(block)(R, 1, n, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc, add);
-    }
+KERNEL_NAME(cols)(const int NV, int last, int M, int k0, int k1, const real *A, int a_row,
+                  int a_col, const real *B, int ldb, real *C, int ldc, int add) {
+    int i = 0;
+    for (; i + KERNEL_ROWS <= M; i += KERNEL_ROWS)
+        KERNEL_NAME(block)(KERNEL_ROWS, NV, last, k0, k1, A + (size_t)i * a_row, a_row, a_col, B,
+                           ldb, C + (size_t)i * ldc, ldc, add);
+    for (; i < M; i++)
+        KERNEL_NAME(block)(1, NV, last, k0, k1, A + (size_t)i * a_row, a_row, a_col, B, ldb,
+                           C + (size_t)i * ldc, ldc, add);
 }
 
 KERNEL_ATTR static void KERNEL_NAME(mgemm)(int M, int N, int K, const real *A, int a_row,
@@ -64,13 +61,21 @@ KERNEL_ATTR static void KERNEL_NAME(mgemm)(int M, int N, int K, const real *A, i
     for (int k0 = 0; k0 < K || k0 == 0; k0 += MGEMM_KBLOCK) {
         const int k1 = K - k0 < MGEMM_KBLOCK ? K : k0 + MGEMM_KBLOCK;
         const int add_block = add || k0 > 0;
-        int i = 0;
-        for (; i + KERNEL_ROWS <= M; i += KERNEL_ROWS)
-            KERNEL_NAME(rows)(KERNEL_ROWS, N, k0, k1, A + (size_t)i * a_row, a_row, a_col,
-                              B, ldb, C + (size_t)i * ldc, ldc, add_block);
-        for (; i < M; i++)
-            KERNEL_NAME(rows)(1, N, k0, k1, A + (size_t)i * a_row, a_row, a_col, B, ldb,
-                              C + (size_t)i * ldc, ldc, add_block);
+        /* Column blocks of 4 vectors, then 2, then 1. */
+        int j = 0;
+        for (; j + 4 * KERNEL_LANES <= N; j += 4 * KERNEL_LANES)
+            KERNEL_NAME(cols)(4, KERNEL_LANES, M, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
+                              add_block);
+        if (j + 2 * KERNEL_LANES <= N) {
+            KERNEL_NAME(cols)(2, KERNEL_LANES, M, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
+                              add_block);
+            j += 2 * KERNEL_LANES;
+        }
+        for (; j < N; j += KERNEL_LANES) {
+            const int n = N - j < KERNEL_LANES ? N - j : KERNEL_LANES;
+            KERNEL_NAME(cols)(1, n, M, k0, k1, A, a_row, a_col, B + j, ldb, C + j, ldc,
+                              add_block);
+        }
         if (K == 0) break;
     }
 }

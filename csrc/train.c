@@ -372,10 +372,16 @@ static void bn_step(trainer *t) {
     }
 }
 
-/* A worker's slice of the parameters: sum the parts' gradients, in worker
- * order, and apply Adam. */
+/* The update goes in slices of this many parameters that the threads take
+ * in turn (next_slice), so a stalled thread holds up one slice rather than
+ * its fixed half. Adam is elementwise: the split changes no bit. */
+#define UPDATE_SLICE (16 * 1024)
+
+/* Slices of the parameters: the parts' gradients summed, in part order,
+ * and Adam applied. */
 static void update_part(void *ctx, int i) {
     trainer *t = ctx;
+    (void)i;
     const float *grads[TRAIN_MAX_PARTS > PARALLEL_MAX_WORKERS ? TRAIN_MAX_PARTS
                                                               : PARALLEL_MAX_WORKERS];
     int n = 0;
@@ -384,10 +390,11 @@ static void update_part(void *ctx, int i) {
     else
         for (int k = 0; k < t->nworkers; k++)
             if (t->workers[k].count) grads[n++] = t->workers[k].grads;
-    size_t np = t->model->plan.nparams;
-    size_t lo = np * (size_t)i / (size_t)t->nworkers;
-    size_t hi = np * (size_t)(i + 1) / (size_t)t->nworkers;
-    adam_update(&t->opt_state, t->model->params, grads, n, lo, hi, t->step_lr);
+    const size_t np = t->model->plan.nparams;
+    for (size_t lo; (lo = (size_t)t->next_slice++ * UPDATE_SLICE) < np;) {
+        size_t hi = np - lo < UPDATE_SLICE ? np : lo + UPDATE_SLICE;
+        adam_update(&t->opt_state, t->model->params, grads, n, lo, hi, t->step_lr);
+    }
 }
 
 /* One optimisation step on batch b of the epoch; returns the batch loss. */
@@ -405,6 +412,7 @@ static double train_step(trainer *t, int b, int B, double lr) {
         parallel_run(t->nworkers, train_part, t);
     }
     adam_begin(&t->opt_state);
+    t->next_slice = 0;
     parallel_run(t->nworkers, update_part, t);
     t->model->weights_version++; /* an evaluation from a callback re-packs */
     double loss = 0;

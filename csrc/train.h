@@ -37,6 +37,7 @@ typedef struct trainer {
     float **part_grads;
     double *part_loss;
     _Atomic int next_part;
+    _Atomic int next_slice;   /* the update's (train.c) */
     float *packed;        /* conv weights as the convolutions read them */
     uint32_t *perm;
     size_t n;

@@ -326,17 +326,10 @@ DIGIT_HOT static void scatter_input_grads(const conv_shape *s, points dV, real *
 
 /* ---- the passes ---- */
 
-/* microgemm.c where it was measured faster than OpenBLAS (digit-bench
- * --layers, Zen 4): on AVX-512 with products N columns wide in whole
- * vectors of 16 (basic's conv2 forward 795 vs 925 us per 16 images,
- * backward 1602 vs 1850). A partial vector costs a slow copy, and the
- * narrower paths were slower than OpenBLAS on the same machine. */
-static int own_gemm(int N) { return cpu_path_active() == CPU_AVX512 && N % 16 == 0; }
-
 /* C (+)= A x B for one point's product, A row-major or (ta) transposed. */
 static void product(int ta, int M, int N, int K, const real *A, const real *B, real *C,
                     int add) {
-    if (own_gemm(N)) mgemm(M, N, K, A, ta ? 1 : K, ta ? M : 1, B, N, C, N, add);
+    if (mgemm_wins(N)) mgemm(M, N, K, A, ta ? 1 : K, ta ? M : 1, B, N, C, N, add);
     else gemm(ta, 0, M, N, K, A, B, C, add);
 }
 

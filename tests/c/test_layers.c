@@ -171,6 +171,47 @@ static void test_linear(void) {
     check_array("linear din", din, want_din, 6, 1e-6);
 }
 
+/* A layer wide enough for microgemm.c's products (mgemm_wins on AVX-512)
+ * against sums in double: the forward, the weight gradient and the input
+ * gradient. */
+static void test_linear_wide(void) {
+    enum { B = 5, NI = 48, NO = 32 };
+    real in[B * NI], w[NO * NI], b[NO], dout[B * NO];
+    real out[B * NO], dw[NO * NI], din[B * NI];
+    double want[B * NO], want_dw[NO * NI], want_din[B * NI];
+    for (int i = 0; i < B * NI; i++) in[i] = (real)((i * 37 % 101) / 50.0 - 1);
+    for (int i = 0; i < NO * NI; i++) w[i] = (real)((i * 53 % 97) / 97.0 - 0.5);
+    for (int i = 0; i < NO; i++) b[i] = (real)(i % 5 - 2) / 4;
+    for (int i = 0; i < B * NO; i++) dout[i] = (real)((i * 29 % 61) / 30.0 - 1);
+    for (int r = 0; r < B; r++)
+        for (int o = 0; o < NO; o++) {
+            double acc = b[o];
+            for (int i = 0; i < NI; i++) acc += (double)in[r * NI + i] * w[o * NI + i];
+            want[r * NO + o] = acc;
+        }
+    for (int o = 0; o < NO; o++)
+        for (int i = 0; i < NI; i++) {
+            double acc = 0;
+            for (int r = 0; r < B; r++) acc += (double)dout[r * NO + o] * in[r * NI + i];
+            want_dw[o * NI + i] = acc;
+        }
+    for (int r = 0; r < B; r++)
+        for (int i = 0; i < NI; i++) {
+            double acc = 0;
+            for (int o = 0; o < NO; o++) acc += (double)dout[r * NO + o] * w[o * NI + i];
+            want_din[r * NI + i] = acc;
+        }
+    /* What the outputs held before must not show through. */
+    for (int i = 0; i < B * NO; i++) out[i] = 7;
+    for (int i = 0; i < NO * NI; i++) dw[i] = 7;
+    for (int i = 0; i < B * NI; i++) din[i] = 7;
+    linear_forward(B, NI, NO, in, w, b, out);
+    check_array("wide linear", out, want, B * NO, 1e-5);
+    linear_backward(B, NI, NO, in, w, dout, dw, NULL, din);
+    check_array("wide linear dw", dw, want_dw, NO * NI, 1e-5);
+    check_array("wide linear din", din, want_din, B * NI, 1e-5);
+}
+
 static void test_log_softmax_nll(void) {
     /* Row [1,2,3]: lse = 3 + ln(1 + e^-1 + e^-2) = 3.407605964, so
      * logp = [-2.407605964, -1.407605964, -0.407605964].
@@ -219,6 +260,7 @@ int main(void) {
     test_maxpool();
     test_flatten();
     test_linear();
+    test_linear_wide();
     test_log_softmax_nll();
     return test_summary("test_layers");
 }
