@@ -26,6 +26,7 @@
 #include "parallel.h"
 
 #define PARALLEL_MAX PARALLEL_MAX_WORKERS
+_Static_assert(PARALLEL_MAX <= 0xffff, "a call's index count fits its ticket");
 
 /* ---- threads per call (the fallback) ---- */
 
@@ -58,12 +59,17 @@ static void run_with_new_threads(int n, void (*fn)(void *ctx, int index), void *
 
 /* ---- the pool ----
  *
- * A call is published as a ticket, (call number << 32) | next index; a
- * thread takes index i of call c by moving the ticket from (c, i) to
- * (c, i + 1) with a compare-and-swap, so an index is taken once, and a
- * thread that is late (the call it saw is over) can take nothing from a
- * newer call by mistake: its ticket no longer matches. fn, ctx and n are
- * read before that swap and used only if it succeeds.
+ * A call is published as a ticket: its number, its count of indices n and
+ * the next index, in one 64-bit word. A thread takes index i of call c by
+ * moving the ticket from (c, n, i) to (c, n, i + 1) with a compare-and-
+ * swap, so an index is taken once, and a thread that is late (the call it
+ * saw is over) can take nothing from a newer call by mistake: its ticket
+ * no longer matches. n travels in the ticket, not beside it, because the
+ * caller stores the next call's fn and ctx before it publishes that call:
+ * a late thread that read the next call's n beside an old ticket would
+ * have seen an index left where there was none. fn and ctx are read
+ * before the swap and used only if it succeeds, which it can only while
+ * the call is unfinished, i.e. before the caller stores the next ones.
  *
  * A thread that runs out of work polls for SPIN_NS before it sleeps on a
  * condition variable: one predict call of a single image hands work to
@@ -81,10 +87,9 @@ typedef struct pool {
     pthread_mutex_t lock;          /* only for sleeping: wake, done */
     pthread_cond_t wake, done;
     int helpers;                   /* started; changed by the pool's user only */
-    _Atomic uint64_t ticket;       /* call << 32 | next index to take */
+    _Atomic uint64_t ticket;       /* call, n and the next index (ticket_of) */
     _Atomic part_fn fn;            /* the current call's */
     void *_Atomic ctx;
-    _Atomic int n;
     _Atomic int finished;          /* indices of the current call done */
     _Atomic int sleepers;          /* helpers waiting on wake */
     _Atomic int caller_sleeps;     /* the caller waits on done */
@@ -95,7 +100,13 @@ static pool the_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_
 /* Held by the one call that uses the pool. */
 static pthread_mutex_t pool_user = PTHREAD_MUTEX_INITIALIZER;
 
+/* call (32 bits) | n (16) | next index (16); n <= PARALLEL_MAX. */
+static uint64_t ticket_of(uint32_t call, int n) {
+    return (uint64_t)call << 32 | (uint64_t)(uint32_t)n << 16;
+}
 static uint32_t call_of(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
+static uint32_t count_of(uint64_t ticket) { return (uint32_t)(ticket >> 16) & 0xffff; }
+static uint32_t index_of(uint64_t ticket) { return (uint32_t)ticket & 0xffff; }
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -133,15 +144,16 @@ static void take_indices(pool *p, uint32_t call) {
     uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
         if (call_of(t) != call) return;
+        const uint32_t n = count_of(t), i = index_of(t);
+        if (i >= n) return;
         part_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
         void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
-        int n = atomic_load_explicit(&p->n, memory_order_relaxed);
-        if ((uint32_t)t >= (uint32_t)n) return;
         if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* another thread took it, or a new call began */
-        fn(ctx, (int)(uint32_t)t);
-        if (atomic_fetch_add(&p->finished, 1) + 1 == n && atomic_load(&p->caller_sleeps)) {
+        fn(ctx, (int)i);
+        if ((uint32_t)atomic_fetch_add(&p->finished, 1) + 1 == n &&
+            atomic_load(&p->caller_sleeps)) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_broadcast(&p->done);
             pthread_mutex_unlock(&p->lock);
@@ -213,9 +225,8 @@ static void run_on_pool(int n, part_fn fn, void *ctx) {
     uint32_t call = call_of(atomic_load(&p->ticket)) + 1;
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
-    atomic_store_explicit(&p->n, n, memory_order_relaxed);
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
-    atomic_store(&p->ticket, (uint64_t)call << 32); /* publishes the stores above */
+    atomic_store(&p->ticket, ticket_of(call, n)); /* publishes the stores above */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);

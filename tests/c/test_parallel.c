@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_parallel.c — csrc/parallel.c: every index of a call runs exactly
- * once, over many calls in a row (helpers polling and helpers asleep),
+ * once, over many calls in a row (helpers polling and helpers asleep,
+ * the index count changing from call to call),
  * with parallel_share nested in parallel_run (it must run on the caller),
  * and with several host threads using the pool at once. Under TSan
  * (`make tsan-test`) this is the pool's race check.
@@ -39,6 +40,24 @@ static void check_calls(void (*run)(int, void (*)(void *, int), void *), const c
         for (int i = 0; i < MAX_N; i++) bad += atomic_load(&c.runs[i]) != (i < n ? CALLS : 0);
         CHECK(bad == 0, "%s n=%d: an index ran more or less than once per call", name, n);
     }
+}
+
+/* Calls back to back whose n keeps changing, each with a ctx of its own:
+ * a helper still polling after one call must take nothing of the next
+ * before it is published, whatever that call's n (a late helper once read
+ * the next call's larger n beside the finished call's ticket and ran an
+ * index twice). New helpers start mid-stream as n grows. */
+static void check_changing_n(void (*run)(int, void (*)(void *, int), void *), const char *name) {
+    enum { CALLS = 4000 };
+    int bad = 0;
+    for (int k = 0; k < CALLS; k++) {
+        const int n = 1 + (k * 7 + k / 3) % MAX_N; /* grows and shrinks */
+        counts c;
+        memset(&c, 0, sizeof c);
+        run(n, count_index, &c);
+        for (int i = 0; i < MAX_N; i++) bad += atomic_load(&c.runs[i]) != (i < n ? 1 : 0);
+    }
+    CHECK(bad == 0, "%s, changing n: %d indices ran more or less than once", name, bad);
 }
 
 /* After a pause the helpers are asleep: a call must still run everything. */
@@ -101,6 +120,8 @@ static void check_host_threads(void) {
 }
 
 int main(void) {
+    check_changing_n(parallel_run, "parallel_run");
+    check_changing_n(parallel_share, "parallel_share");
     check_calls(parallel_run, "parallel_run");
     check_calls(parallel_share, "parallel_share");
     check_after_sleep();
