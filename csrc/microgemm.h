@@ -3,7 +3,9 @@
  * microgemm.h — a small GEMM of libdigit's own for the Winograd
  * convolution's products (winograd.c): 16 products per pass with K and N
  * of 8 to a few hundred, where OpenBLAS spends a third of its time packing
- * both operands and zeroing the output before it multiplies. These operate
+ * both operands and zeroing the output before it multiplies; and for the
+ * linear layers' gradients (layers.c), whose operands OpenBLAS would copy
+ * whole on every call. These operate
  * on the operands where they are (row-major, any row stride), keep an
  * R x (NV vectors) block of C in registers, and come in the portable, AVX2
  * and AVX-512 versions of cpu.h, which give identical bits (no fused
