@@ -195,8 +195,8 @@ static inline int all_set(int k_count, const real *const *px) {
 
 /* rows[k][0, CW) = src[k][c0, c0 + n), zero past n and for a NULL src.
  * `full`: every src is set and n == CW, the common case, which then runs
- * as k_count straight vector copies with no test between them (the
- * tested loop below cost the transforms about a third of their time). */
+ * as k_count straight vector copies with no test between them (basic's
+ * conv2 forward: 762-764 -> 743-754 us per 16 images on a Zen 4). */
 static inline void load_block(int k_count, const real *const *src, int c0, int n, int full,
                               real rows[][CW]) {
     if (full) {

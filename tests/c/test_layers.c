@@ -171,9 +171,9 @@ static void test_linear(void) {
     check_array("linear din", din, want_din, 6, 1e-6);
 }
 
-/* A layer wide enough for microgemm.c's products (mgemm_wins on AVX-512)
- * against sums in double: the forward, the weight gradient and the input
- * gradient. */
+/* A layer whose gradients are wide enough for microgemm.c's products
+ * (mgemm_wins on AVX-512; OpenBLAS elsewhere) against sums in double: the
+ * forward, the weight gradient and the input gradient. */
 static void test_linear_wide(void) {
     enum { B = 5, NI = 48, NO = 32 };
     real in[B * NI], w[NO * NI], b[NO], dout[B * NO];
