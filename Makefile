@@ -112,10 +112,11 @@ $(BUILD)/tests/test_gradcheck: tests/c/test_gradcheck.c tests/c/check.h $(GRAD_S
 	$(CC) $(TEST_CFLAGS) -DDIGIT_REAL_DOUBLE $< $(GRAD_SRCS) -o $@ $(LIBS)
 
 # The network code again with each convolution path forced (DIGIT_CONV,
-# see csrc/winograd.h), so that both are checked on every machine.
+# see csrc/net.h), so that each is checked on every machine: im2col, and
+# Winograd with either tile on every 3x3 conv.
 test-c: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
-	@set -e; for m in im2col winograd; do echo "== DIGIT_CONV=$$m test_gradcheck"; \
+	@set -e; for m in im2col winograd2 winograd4; do echo "== DIGIT_CONV=$$m test_gradcheck"; \
 	    DIGIT_CONV=$$m $(BUILD)/tests/test_gradcheck; done
 
 # The example, built the way a user builds it: against an installed copy,

@@ -28,6 +28,7 @@
 #include "cpu.h"
 #include "net.h"
 #include "optim.h"
+#include "winograd.h"
 
 static double now(void) {
     struct timespec t;
@@ -194,12 +195,14 @@ static double copy_bandwidth(size_t bytes) {
     return best;
 }
 
-/* The multiplies a pass really does: Winograd F(2x2,3x3) does 16 per
- * 2x2 output tile and channel pair where the direct convolution does 36. */
+/* The multiplies a pass really does: Winograd F(m x m,3x3) does (m + 2)^2
+ * per m x m output tile and channel pair where the direct convolution
+ * does 9 m^2 (F(2x2): 16 for 36; F(4x4): 36 for 144). */
 static double layer_flops_done(const layer_plan *L) {
     if (L->spec->kind == LAYER_CONV && L->conv_path == CONV_WINOGRAD) {
-        double tiles = (double)((L->out_h + 1) / 2) * ((L->out_w + 1) / 2);
-        return 2.0 * 16 * tiles * L->in_c * L->out_c;
+        const int m = L->wino_m;
+        double tiles = (double)((L->out_h + m - 1) / m) * ((L->out_w + m - 1) / m);
+        return 2.0 * wino_points(m) * tiles * L->in_c * L->out_c;
     }
     return layer_flops(L);
 }
@@ -262,9 +265,11 @@ static int profile_layers(const char *arch, int B, double peak, double bandwidth
         }
         double fl = layer_flops(L) * B;
         static const char *const PATHS[] = {"im2col", "winograd", "1-channel"};
-        const char *path = L->spec->kind == LAYER_CONV ? PATHS[L->conv_path]
-                           : L->in_conv                 ? "in conv"
-                                                        : "";
+        char wino[16];
+        snprintf(wino, sizeof wino, "wino %dx%d", L->wino_m, L->wino_m);
+        const char *path = L->spec->kind != LAYER_CONV     ? (L->in_conv ? "in conv" : "")
+                           : L->conv_path == CONV_WINOGRAD ? wino
+                                                           : PATHS[L->conv_path];
         printf("  %-36s %-9s %9.1f %9.1f", L->description, path, f * 1e6, bwd * 1e6);
         if (fl > 0) printf(" %8.1f %8.1f", fl / f / 1e9, fl * (i ? 2 : 1) / bwd / 1e9);
         else printf(" %8s %8s", "", "");

@@ -133,7 +133,7 @@ static conv_shape conv_of(const layer_plan *L, int B) {
 static int choose_conv(const conv_shape *s, int first) {
     const char *force = getenv("DIGIT_CONV");
     if (force && !strcmp(force, "im2col")) return CONV_IM2COL;
-    if (force && !strcmp(force, "winograd") && wino_fits(s)) return CONV_WINOGRAD;
+    if (force && !strncmp(force, "winograd", 8) && wino_fits(s)) return CONV_WINOGRAD;
     if (wino_fits(s) && s->Ci >= WINO_MIN_CHANNELS) return CONV_WINOGRAD;
     /* The one-channel kernels where digit-bench --layers measured them
      * faster than im2col + OpenBLAS (forward + backward, 16 images, Zen 4):
@@ -147,6 +147,15 @@ static int choose_conv(const conv_shape *s, int first) {
             return CONV_ONE_CHANNEL;
     }
     return CONV_IM2COL;
+}
+
+/* The Winograd tile of a conv on CONV_WINOGRAD: winograd.c's choice, or
+ * the one DIGIT_CONV=winograd2 or winograd4 forces. */
+static int choose_wino_tile(const conv_shape *s) {
+    const char *force = getenv("DIGIT_CONV");
+    if (force && !strcmp(force, "winograd2")) return 2;
+    if (force && !strcmp(force, "winograd4")) return 4;
+    return wino_choose_tile(s);
 }
 
 /* A one-channel first layer followed by a 2x2 max-pool (and maybe a ReLU)
@@ -188,14 +197,17 @@ int net_plan_build(net_plan *p, const arch_spec *arch) {
             const conv_shape s = conv_of(L, 1);
             L->conv_path = choose_conv(&s, i == 0);
             size_t col = (size_t)L->out_h * L->out_w * L->fan_in, packed = L->w_count;
-            if (L->conv_path == CONV_WINOGRAD) col = wino_v_size(&s), packed = wino_u_size(&s);
+            if (L->conv_path == CONV_WINOGRAD) {
+                L->wino_m = choose_wino_tile(&s);
+                col = wino_v_size(&s, L->wino_m), packed = wino_u_size(&s, L->wino_m);
+            }
             if (L->conv_path == CONV_ONE_CHANNEL)
                 col = conv1ch_in_size(&s), packed = conv1ch_w_size(&s);
             L->pack_off = p->npacked;
             p->npacked += packed;
             if (packed > p->conv_w_max) p->conv_w_max = packed;
-            if (L->conv_path == CONV_WINOGRAD && wino_m_size(&s) > p->wino_max_per_image)
-                p->wino_max_per_image = wino_m_size(&s);
+            if (L->conv_path == CONV_WINOGRAD && wino_m_size(&s, L->wino_m) > p->wino_max_per_image)
+                p->wino_max_per_image = wino_m_size(&s, L->wino_m);
             L->col_off = p->col_per_image;
             p->col_per_image += col;
             if (col > p->col_max_per_image) p->col_max_per_image = col;
@@ -288,7 +300,7 @@ void net_pack(const net_plan *p, const real *params, real *packed) {
         conv_shape s = conv_of(L, 1);
         real *dst = packed + L->pack_off;
         switch (L->conv_path) {
-        case CONV_WINOGRAD: wino_pack(&s, params + L->w_off, dst); break;
+        case CONV_WINOGRAD: wino_pack(&s, L->wino_m, params + L->w_off, dst); break;
         case CONV_ONE_CHANNEL: conv1ch_pack(&s, params + L->w_off, dst); break;
         default: conv_pack(&s, params + L->w_off, dst); break;
         }
@@ -349,7 +361,7 @@ static void forward_batchnorm(const net_plan *p, const real *params, net_work *w
 /* ---- one pass's large layers shared between threads (w->share) ----
  * Below these sizes a layer takes a few microseconds, no more than handing
  * it over costs. */
-#define SHARE_MIN_TILES 16            /* Winograd tiles per part */
+#define SHARE_MIN_POINTS 256          /* Winograd tile points per part */
 #define SHARE_MIN_WEIGHTS (64 * 1024) /* a linear layer's weights */
 #define SHARE_ROW_ALIGN 16            /* linear rows per part: whole vectors */
 
@@ -357,23 +369,23 @@ typedef struct shared_layer {
     const conv_shape *s;
     const real *in, *w, *bias;
     real *V, *M, *out;
-    int Ni, No, parts;
+    int Ni, No, parts, m;
 } shared_layer;
 
 static void wino_part(void *ctx, int k) {
     const shared_layer *j = ctx;
-    wino_forward_part(j->s, j->in, j->w, j->bias, j->V, j->M, j->out, k, j->parts);
+    wino_forward_part(j->s, j->m, j->in, j->w, j->bias, j->V, j->M, j->out, k, j->parts);
 }
 
-static void wino_forward_shared(const net_work *w, const conv_shape *s, const real *in,
+static void wino_forward_shared(const net_work *w, const conv_shape *s, int m, const real *in,
                                 const real *U, const real *bias, real *V, real *out) {
-    int parts = (int)(s->B * wino_tiles(s) / SHARE_MIN_TILES);
+    int parts = (int)(s->B * wino_tiles(s, m) * wino_points(m) / SHARE_MIN_POINTS);
     parts = parts < w->share ? parts : w->share;
     if (parts <= 1) {
-        wino_forward(s, in, U, bias, V, w->wino, out);
+        wino_forward(s, m, in, U, bias, V, w->wino, out);
         return;
     }
-    shared_layer j = {s, in, U, bias, V, w->wino, out, 0, 0, parts};
+    shared_layer j = {s, in, U, bias, V, w->wino, out, 0, 0, parts, m};
     parallel_share(parts, wino_part, &j);
 }
 
@@ -396,7 +408,7 @@ static void linear_forward_shared(const net_work *w, int B, int Ni, int No, cons
     }
     int parts = (No + SHARE_ROW_ALIGN - 1) / SHARE_ROW_ALIGN;
     parts = parts < w->share ? parts : w->share;
-    shared_layer j = {NULL, in, weights, bias, NULL, NULL, out, Ni, No, parts};
+    shared_layer j = {NULL, in, weights, bias, NULL, NULL, out, Ni, No, parts, 0};
     parallel_share(parts, linear_part, &j);
 }
 
@@ -411,7 +423,9 @@ static void forward_layer(const net_plan *p, const real *params, const real *pac
         conv_shape s = conv_of(L, B);
         const real *wk = packed + L->pack_off, *bias = bias_of(p, w, params, i);
         switch (L->conv_path) {
-        case CONV_WINOGRAD: wino_forward_shared(w, &s, in, wk, bias, col_of(L, w, B), out); break;
+        case CONV_WINOGRAD:
+            wino_forward_shared(w, &s, L->wino_m, in, wk, bias, col_of(L, w, B), out);
+            break;
         case CONV_ONE_CHANNEL:
             if (L->pool_fused) {
                 const layer_plan *P = &p->layer[L->pool_fused];
@@ -536,7 +550,8 @@ static void backward_layer(const net_plan *p, const real *params, const real *pa
         const real *col = col_of(L, w, B), *wk = packed + L->pack_off;
         switch (L->conv_path) {
         case CONV_WINOGRAD:
-            wino_backward(&s, col, wk, dout, w->dpacked, dw, dbias, w->wino, w->dcol, din);
+            wino_backward(&s, L->wino_m, col, wk, dout, w->dpacked, dw, dbias, w->wino, w->dcol,
+                          din);
             break;
         case CONV_ONE_CHANNEL: /* always the first layer: no din */
             if (L->pool_fused) {

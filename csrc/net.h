@@ -33,12 +33,14 @@ typedef enum layer_kind {
 
 /* How a convolution is computed (net_plan_build chooses):
  *   CONV_IM2COL      im2col + one GEMM (layers.c), any shape;
- *   CONV_WINOGRAD    F(2x2,3x3) (winograd.c): 3x3 stride 1, 8+ channels in;
+ *   CONV_WINOGRAD    F(2x2,3x3) or F(4x4,3x3) (winograd.c): 3x3 stride 1,
+ *                    8+ channels in;
  *   CONV_ONE_CHANNEL direct kernels (conv1ch.c): a one-channel first
  *                    layer, on AVX-512 (see choose_conv in net.c).
  * DIGIT_CONV=im2col or DIGIT_CONV=winograd in the environment forces the
  * first everywhere, or the second wherever it fits (one channel included),
- * so that the tests check and the benchmark measures each path. */
+ * so that the tests check and the benchmark measures each path;
+ * winograd2 and winograd4 force Winograd with that tile too. */
 enum { CONV_IM2COL, CONV_WINOGRAD, CONV_ONE_CHANNEL };
 
 typedef struct layer_spec {
@@ -96,6 +98,8 @@ typedef struct layer_plan {
                                   holds V, the packed weights are U) or
                                   CONV_ONE_CHANNEL (col holds the padded
                                   input, the packed weights are wk) */
+    int wino_m;                /* conv on CONV_WINOGRAD: the tile side, 2
+                                  or 4 (wino_choose_tile) */
     int fan_in;
     char description[48];
 } layer_plan;

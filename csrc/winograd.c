@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * winograd.c — F(2x2, 3x3) convolutions; see winograd.h for the method and
- * the layouts. The transforms work on CW channels at a time, copied into
- * small local blocks, so that every arithmetic loop has a fixed length and
- * no aliasing: the compiler turns each into a few vector instructions.
+ * winograd.c — F(2x2, 3x3) and F(4x4, 3x3) convolutions; see winograd.h
+ * for the method and the layouts. A tile has m x m outputs (m = 2 or 4),
+ * n x n inputs (n = m + 2) and P = n * n points. The transforms work on
+ * CW channels at a time, copied into small local blocks, so that every
+ * arithmetic loop has a fixed length and no aliasing: the compiler turns
+ * each into a few vector instructions.
  */
 #include "internal.h"
 
@@ -14,21 +16,35 @@
 #include "winograd.h"
 
 enum { CW = 16 }; /* channels per transform block */
-/* Tiles per chunk (see chunk_rows). On a Zen 4 (digit-bench, basic, 1 and
- * 2 threads) 32 and 64 ran alike within the noise, 128 a little slower. */
-enum { WINO_CHUNK = 64 };
+enum { MAX_N = 6, MAX_P = 36 }; /* F(4x4, 3x3) */
+typedef real row[CW];           /* one point (or pixel) of a block */
+/* Tiles per chunk (see chunk_of). */
+enum { WINO_CHUNK2 = 64, WINO_CHUNK4 = 32 };
 
 int wino_fits(const conv_shape *s) {
     return s->K == 3 && s->stride == 1 && (s->pad == 0 || s->pad == 1) &&
            s->Ho == s->H + 2 * s->pad - 2 && s->Wo == s->W + 2 * s->pad - 2;
 }
 
-static int tiles_y(const conv_shape *s) { return (s->Ho + 1) / 2; }
-static int tiles_x(const conv_shape *s) { return (s->Wo + 1) / 2; }
+static int side_in(int m) { return m + 2; }
+int wino_points(int m) { return side_in(m) * side_in(m); }
 
-size_t wino_tiles(const conv_shape *s) { return (size_t)tiles_y(s) * tiles_x(s); }
-/* Points of [16][T][C] arrays lie POINT_PAD reals further apart than T*C:
- * T*C is often a multiple of 4 KiB, and 16 streams that far apart would all
+static int tiles_y(const conv_shape *s, int m) { return (s->Ho + m - 1) / m; }
+static int tiles_x(const conv_shape *s, int m) { return (s->Wo + m - 1) / m; }
+
+size_t wino_tiles(const conv_shape *s, int m) { return (size_t)tiles_y(s, m) * tiles_x(s, m); }
+
+/* Measured on a Zen 4 (digit-bench --layers, 16 images, forward +
+ * backward): basic's conv2 (576 products against 784) 1946 against 2382
+ * us, compact's (324 against 400) 354 against 410. F(4x4)'s transforms
+ * cost more per product, so near a tie F(2x2) keeps the shape. */
+int wino_choose_tile(const conv_shape *s) {
+    const size_t p2 = 16 * wino_tiles(s, 2), p4 = 36 * wino_tiles(s, 4);
+    return 10 * p4 <= 9 * p2 ? 4 : 2;
+}
+
+/* Points of [P][T][C] arrays lie POINT_PAD reals further apart than T*C:
+ * T*C is often a multiple of 4 KiB, and P streams that far apart would all
  * fall into the same few L1 sets. */
 enum { POINT_PAD = 16 };
 
@@ -36,16 +52,22 @@ static size_t point_stride(size_t T, int C) { return T * (size_t)C + POINT_PAD; 
 
 /* Per image, with the padding counted once per image: B images' sizes
  * then cover one batch's padded arrays. */
-size_t wino_v_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Ci); }
-size_t wino_m_size(const conv_shape *s) { return WINO_POINTS * point_stride(wino_tiles(s), s->Co); }
-/* U, then its transpose Ut [16][Co][Ci] for the input gradient's products
+size_t wino_v_size(const conv_shape *s, int m) {
+    return (size_t)wino_points(m) * point_stride(wino_tiles(s, m), s->Ci);
+}
+size_t wino_m_size(const conv_shape *s, int m) {
+    return (size_t)wino_points(m) * point_stride(wino_tiles(s, m), s->Co);
+}
+/* U, then its transpose Ut [P][Co][Ci] for the input gradient's products
  * (so that all three are row-major products for microgemm.c). */
-size_t wino_u_size(const conv_shape *s) { return 2 * (size_t)WINO_POINTS * s->Ci * s->Co; }
+size_t wino_u_size(const conv_shape *s, int m) {
+    return 2 * (size_t)wino_points(m) * s->Ci * s->Co;
+}
 
-/* ---- the transforms of one block of CW channels ---- */
+/* ---- F(2x2, 3x3): the transforms of one block of CW channels ---- */
 
 /* v = B^T d B. */
-static inline void input_transform(real d[16][CW], real v[16][CW]) {
+static inline void input_transform_f2(real d[16][CW], real v[16][CW]) {
     real t[16][CW];
     for (int j = 0; j < 4; j++)
         for (int c = 0; c < CW; c++) {
@@ -64,7 +86,7 @@ static inline void input_transform(real d[16][CW], real v[16][CW]) {
 }
 
 /* y = A^T m A (2x2 from 4x4). */
-static inline void output_transform(real m[16][CW], real y[4][CW]) {
+static inline void output_transform_f2(real m[16][CW], real y[4][CW]) {
     real t[8][CW];
     for (int j = 0; j < 4; j++)
         for (int c = 0; c < CW; c++) {
@@ -79,7 +101,7 @@ static inline void output_transform(real m[16][CW], real y[4][CW]) {
 }
 
 /* dm = A dy A^T (4x4 from 2x2): the transpose of output_transform. */
-static inline void output_transform_t(real dy[4][CW], real dm[16][CW]) {
+static inline void output_transform_t_f2(real dy[4][CW], real dm[16][CW]) {
     real t[8][CW]; /* [4 rows][2 columns] */
     for (int j = 0; j < 2; j++)
         for (int c = 0; c < CW; c++) {
@@ -98,7 +120,7 @@ static inline void output_transform_t(real dy[4][CW], real dm[16][CW]) {
 }
 
 /* dd = B dv B^T: the transpose of input_transform. */
-static inline void input_transform_t(real dv[16][CW], real dd[16][CW]) {
+static inline void input_transform_t_f2(real dv[16][CW], real dd[16][CW]) {
     real t[16][CW];
     for (int j = 0; j < 4; j++)
         for (int c = 0; c < CW; c++) {
@@ -116,73 +138,226 @@ static inline void input_transform_t(real dv[16][CW], real dd[16][CW]) {
         }
 }
 
-/* ---- kernels: U = G g G^T, dw = G^T dU G (per channel pair; small) ---- */
+/* ---- F(4x4, 3x3) (Lavin and Gray's points 0, 1, -1, 2, -2 and infinity):
+ * each 2-D transform is its 1-D transform down the columns, then along
+ * the rows. The 1-D transforms read x[k] = in[k * is] and write
+ * out[k * os], over CW channels. ---- */
 
-void wino_pack(const conv_shape *s, const real *w, real *U) {
-    const size_t plane = (size_t)s->Ci * s->Co;
-    real *Ut = U + WINO_POINTS * plane;
-    for (int o = 0; o < s->Co; o++)
-        for (int c = 0; c < s->Ci; c++) {
-            const real *g = w + ((size_t)o * s->Ci + c) * 9;
-            real t[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = (g[j] + g[3 + j] + g[6 + j]) * (real)0.5;
-                t[2][j] = (g[j] - g[3 + j] + g[6 + j]) * (real)0.5;
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                real u[4] = {t[i][0], (t[i][0] + t[i][1] + t[i][2]) * (real)0.5,
-                             (t[i][0] - t[i][1] + t[i][2]) * (real)0.5, t[i][2]};
-                for (int j = 0; j < 4; j++) {
-                    U[(size_t)(4 * i + j) * plane + (size_t)c * s->Co + o] = u[j];
-                    Ut[(size_t)(4 * i + j) * plane + (size_t)o * s->Ci + c] = u[j];
-                }
-            }
-        }
+/* B^T x (6 from 6), B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *                         0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
+static inline void bt_1d(const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
+                   x4 = in[4 * is][c], x5 = in[5 * is][c];
+        const real a = x4 - x2, b = x3 - x1;
+        out[0][c] = 4 * x0 - 5 * x2 + x4;
+        out[os][c] = (x3 + x4) - 4 * (x1 + x2);
+        out[2 * os][c] = (x4 - x3) + 4 * (x1 - x2);
+        out[3 * os][c] = a + 2 * b;
+        out[4 * os][c] = a - 2 * b;
+        out[5 * os][c] = 4 * x1 - 5 * x3 + x5;
+    }
 }
 
-static void unpack_grad(const conv_shape *s, const real *dU, real *dw) {
+/* B x: the transpose of bt_1d. */
+static inline void b_1d(const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
+                   x4 = in[4 * is][c], x5 = in[5 * is][c];
+        out[0][c] = 4 * x0;
+        out[os][c] = 4 * (x2 - x1) + 2 * (x4 - x3) + 4 * x5;
+        out[2 * os][c] = -5 * x0 - 4 * (x1 + x2) - (x3 + x4);
+        out[3 * os][c] = (x1 - x2) + 2 * (x3 - x4) - 5 * x5;
+        out[4 * os][c] = x0 + x1 + x2 + x3 + x4;
+        out[5 * os][c] = x5;
+    }
+}
+
+/* A^T x (4 from 6), A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
+ *                         0 1 -1 8 -8 1]. */
+static inline void at_1d(const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
+                   x4 = in[4 * is][c], x5 = in[5 * is][c];
+        const real a = x1 + x2, b = x1 - x2, d = x3 + x4, e = x3 - x4;
+        out[0][c] = x0 + a + d;
+        out[os][c] = b + 2 * e;
+        out[2 * os][c] = a + 4 * d;
+        out[3 * os][c] = b + 8 * e + x5;
+    }
+}
+
+/* A x (6 from 4): the transpose of at_1d. */
+static inline void a_1d(const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c];
+        const real a = x0 + x2, b = x1 + x3, d = x0 + 4 * x2, e = 2 * x1 + 8 * x3;
+        out[0][c] = x0;
+        out[os][c] = a + b;
+        out[2 * os][c] = a - b;
+        out[3 * os][c] = d + e;
+        out[4 * os][c] = d - e;
+        out[5 * os][c] = x3;
+    }
+}
+
+/* v = B^T d B. */
+static inline void input_transform_f4(row d[MAX_P], row v[MAX_P]) {
+    row t[MAX_P];
+    for (int j = 0; j < 6; j++) bt_1d(d + j, 6, t + j, 6);
+    for (int i = 0; i < 6; i++) bt_1d(t + 6 * i, 1, v + 6 * i, 1);
+}
+
+/* y = A^T m A (4x4 from 6x6). */
+static inline void output_transform_f4(row m[MAX_P], row y[16]) {
+    row t[24]; /* [4 rows][6 columns] */
+    for (int j = 0; j < 6; j++) at_1d(m + j, 6, t + j, 6);
+    for (int i = 0; i < 4; i++) at_1d(t + 6 * i, 1, y + 4 * i, 1);
+}
+
+/* dm = A dy A^T (6x6 from 4x4). */
+static inline void output_transform_t_f4(row dy[16], row dm[MAX_P]) {
+    row t[24]; /* [6 rows][4 columns] */
+    for (int j = 0; j < 4; j++) a_1d(dy + j, 4, t + j, 4);
+    for (int i = 0; i < 6; i++) a_1d(t + 4 * i, 1, dm + 6 * i, 1);
+}
+
+/* dd = B dv B^T. */
+static inline void input_transform_t_f4(row dv[MAX_P], row dd[MAX_P]) {
+    row t[MAX_P];
+    for (int j = 0; j < 6; j++) b_1d(dv + j, 6, t + j, 6);
+    for (int i = 0; i < 6; i++) b_1d(t + 6 * i, 1, dd + 6 * i, 1);
+}
+
+/* ---- either tile size ---- */
+
+static inline void input_transform(int m, row d[MAX_P], row v[MAX_P]) {
+    if (m == 4) input_transform_f4(d, v);
+    else input_transform_f2(d, v);
+}
+static inline void output_transform(int m, row mm[MAX_P], row y[16]) {
+    if (m == 4) output_transform_f4(mm, y);
+    else output_transform_f2(mm, y);
+}
+static inline void output_transform_t(int m, row dy[16], row dm[MAX_P]) {
+    if (m == 4) output_transform_t_f4(dy, dm);
+    else output_transform_t_f2(dy, dm);
+}
+static inline void input_transform_t(int m, row dv[MAX_P], row dd[MAX_P]) {
+    if (m == 4) input_transform_t_f4(dv, dd);
+    else input_transform_t_f2(dv, dd);
+}
+
+/* ---- kernels: U = G g G^T, dw = G^T dU G, CW output channels at a time
+ * (U and dU hold them side by side) ---- */
+
+/* G x (n from 3), x[k] = in[k * is]. F(2x2): G = [1 0 0; 1/2 1/2 1/2;
+ * 1/2 -1/2 1/2; 0 0 1]. F(4x4): G = [1/4 0 0; -1/6 -1/6 -1/6;
+ * -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], with the sixths
+ * and their halves as products by their reciprocals (a division per
+ * element was a tenth of a backward pass). */
+static const real SIXTH = (real)(1.0 / 6), TWELFTH = (real)(1.0 / 12),
+                  TWENTYFOURTH = (real)(1.0 / 24);
+
+static inline void g_1d(int m, const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c];
+        if (m == 2) {
+            out[0][c] = x0;
+            out[os][c] = (x0 + x1 + x2) * (real)0.5;
+            out[2 * os][c] = (x0 - x1 + x2) * (real)0.5;
+            out[3 * os][c] = x2;
+            continue;
+        }
+        out[0][c] = x0 * (real)0.25;
+        out[os][c] = -(x0 + x1 + x2) * SIXTH;
+        out[2 * os][c] = -(x0 - x1 + x2) * SIXTH;
+        out[3 * os][c] = x0 * TWENTYFOURTH + x1 * TWELFTH + x2 * SIXTH;
+        out[4 * os][c] = x0 * TWENTYFOURTH - x1 * TWELFTH + x2 * SIXTH;
+        out[5 * os][c] = x2;
+    }
+}
+
+/* G^T x (3 from n): the transpose of g_1d. */
+static inline void gt_1d(int m, const row *in, int is, row *out, int os) {
+    for (int c = 0; c < CW; c++) {
+        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c];
+        if (m == 2) {
+            out[0][c] = x0 + (x1 + x2) * (real)0.5;
+            out[os][c] = (x1 - x2) * (real)0.5;
+            out[2 * os][c] = (x1 + x2) * (real)0.5 + x3;
+            continue;
+        }
+        const real x4 = in[4 * is][c], x5 = in[5 * is][c];
+        out[0][c] = x0 * (real)0.25 - (x1 + x2) * SIXTH + (x3 + x4) * TWENTYFOURTH;
+        out[os][c] = (x2 - x1) * SIXTH + (x3 - x4) * TWELFTH;
+        out[2 * os][c] = (x3 + x4 - x1 - x2) * SIXTH + x5;
+    }
+}
+
+DIGIT_HOT void wino_pack(const conv_shape *s, int m, const real *w, real *U) {
+    const int n = side_in(m), P = wino_points(m);
     const size_t plane = (size_t)s->Ci * s->Co;
-    for (int o = 0; o < s->Co; o++)
-        for (int c = 0; c < s->Ci; c++) {
-            real d[16];
-            for (int p = 0; p < 16; p++) d[p] = dU[(size_t)p * plane + (size_t)c * s->Co + o];
-            real t[3][4]; /* G^T d */
-            for (int j = 0; j < 4; j++) {
-                t[0][j] = d[j] + (d[4 + j] + d[8 + j]) * (real)0.5;
-                t[1][j] = (d[4 + j] - d[8 + j]) * (real)0.5;
-                t[2][j] = (d[4 + j] + d[8 + j]) * (real)0.5 + d[12 + j];
+    for (int c = 0; c < s->Ci; c++)
+        for (int o0 = 0; o0 < s->Co; o0 += CW) {
+            const int no = s->Co - o0 < CW ? s->Co - o0 : CW;
+            row g[9] = {{0}}, t[3 * MAX_N], u[MAX_P]; /* t = G g, u = t G^T */
+            for (int o = 0; o < no; o++)
+                for (int k = 0; k < 9; k++) g[k][o] = w[((size_t)(o0 + o) * s->Ci + c) * 9 + k];
+            for (int j = 0; j < 3; j++) g_1d(m, g + j, 3, t + j, 3);
+            for (int i = 0; i < n; i++) g_1d(m, t + 3 * i, 1, u + n * i, 1);
+            for (int p = 0; p < P; p++)
+                memcpy(U + (size_t)p * plane + (size_t)c * s->Co + o0, u[p],
+                       sizeof(real) * (size_t)no);
+        }
+    real *Ut = U + (size_t)P * plane;
+    for (int p = 0; p < P; p++)
+        for (int o = 0; o < s->Co; o++)
+            for (int c = 0; c < s->Ci; c++)
+                Ut[(size_t)p * plane + (size_t)o * s->Ci + c] =
+                    U[(size_t)p * plane + (size_t)c * s->Co + o];
+}
+
+DIGIT_HOT static void unpack_grad(const conv_shape *s, int m, const real *dU, real *dw) {
+    const int n = side_in(m), P = wino_points(m);
+    const size_t plane = (size_t)s->Ci * s->Co;
+    for (int c = 0; c < s->Ci; c++)
+        for (int o0 = 0; o0 < s->Co; o0 += CW) {
+            const int no = s->Co - o0 < CW ? s->Co - o0 : CW;
+            row d[MAX_P], t[3 * MAX_N], g[9]; /* t = G^T d, g = t G */
+            for (int p = 0; p < P; p++) {
+                memcpy(d[p], dU + (size_t)p * plane + (size_t)c * s->Co + o0,
+                       sizeof(real) * (size_t)no);
+                for (int o = no; o < CW; o++) d[p][o] = 0;
             }
-            real *g = dw + ((size_t)o * s->Ci + c) * 9;
-            for (int i = 0; i < 3; i++) {
-                g[3 * i + 0] = t[i][0] + (t[i][1] + t[i][2]) * (real)0.5;
-                g[3 * i + 1] = (t[i][1] - t[i][2]) * (real)0.5;
-                g[3 * i + 2] = (t[i][1] + t[i][2]) * (real)0.5 + t[i][3];
-            }
+            for (int j = 0; j < n; j++) gt_1d(m, d + j, n, t + j, n);
+            for (int i = 0; i < 3; i++) gt_1d(m, t + n * i, 1, g + 3 * i, 1);
+            for (int o = 0; o < no; o++)
+                for (int k = 0; k < 9; k++) dw[((size_t)(o0 + o) * s->Ci + c) * 9 + k] = g[k][o];
         }
 }
 
 /* ---- walking the tiles ---- */
 
-/* The tile's 4x4 input pixels (row-major), NULL where outside the image. */
-static void tile_inputs(const conv_shape *s, const real *img, int ty, int tx,
-                        const real *px[16]) {
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int y = 2 * ty - s->pad + i, x = 2 * tx - s->pad + j;
-            px[4 * i + j] = y >= 0 && y < s->H && x >= 0 && x < s->W
+/* The tile's n x n input pixels (row-major), NULL where outside the image. */
+static void tile_inputs(const conv_shape *s, int m, const real *img, int ty, int tx,
+                        const real *px[MAX_P]) {
+    const int n = side_in(m);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int y = m * ty - s->pad + i, x = m * tx - s->pad + j;
+            px[n * i + j] = y >= 0 && y < s->H && x >= 0 && x < s->W
                                 ? img + ((size_t)y * s->W + x) * s->Ci : NULL;
         }
 }
 
-/* The tile's 2x2 output pixels, NULL where past the output's edge. */
-static void tile_outputs(const conv_shape *s, const real *img, int ty, int tx,
-                         const real *px[4]) {
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-            int y = 2 * ty + i, x = 2 * tx + j;
-            px[2 * i + j] = y < s->Ho && x < s->Wo ? img + ((size_t)y * s->Wo + x) * s->Co : NULL;
+/* The tile's m x m output pixels, NULL where past the output's edge. */
+static void tile_outputs(const conv_shape *s, int m, const real *img, int ty, int tx,
+                         const real *px[16]) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) {
+            int y = m * ty + i, x = m * tx + j;
+            px[m * i + j] = y < s->Ho && x < s->Wo ? img + ((size_t)y * s->Wo + x) * s->Co : NULL;
         }
 }
 
@@ -198,7 +373,7 @@ static inline int all_set(int k_count, const real *const *px) {
  * as k_count straight vector copies with no test between them (basic's
  * conv2 forward: 762-764 -> 743-754 us per 16 images on a Zen 4). */
 static inline void load_block(int k_count, const real *const *src, int c0, int n, int full,
-                              real rows[][CW]) {
+                              row *rows) {
     if (full) {
         for (int k = 0; k < k_count; k++) memcpy(rows[k], src[k] + c0, sizeof rows[k]);
         return;
@@ -219,8 +394,7 @@ static inline void load_block(int k_count, const real *const *src, int c0, int n
 }
 
 /* dst[k][c0, c0 + n) = rows[k][0, n). */
-static inline void store_block(int k_count, real *const *dst, int c0, int n,
-                               real rows[][CW]) {
+static inline void store_block(int k_count, real *const *dst, int c0, int n, row *rows) {
     if (n == CW) {
         for (int k = 0; k < k_count; k++) memcpy(dst[k] + c0, rows[k], sizeof rows[k]);
         return;
@@ -228,7 +402,7 @@ static inline void store_block(int k_count, real *const *dst, int c0, int n,
     for (int k = 0; k < k_count; k++) memcpy(dst[k] + c0, rows[k], sizeof(real) * (size_t)n);
 }
 
-/* A [16][rows][C] array holding tiles [t0, t0 + rows): all of a pass's
+/* A [P][rows][C] array holding tiles [t0, t0 + rows): all of a pass's
  * tiles (V) or one chunk of them (M, dM, dV). */
 typedef struct {
     real *base;
@@ -242,49 +416,51 @@ static inline real *point_at(points a, int p, size_t t) {
 }
 
 /* The image of tile t and the tile's row and column in it. */
-static inline const real *tile_image(const conv_shape *s, const real *base, size_t per_image,
-                                     size_t t, int *ty, int *tx) {
-    const int tw = tiles_x(s);
-    const size_t per = wino_tiles(s);
+static inline const real *tile_image(const conv_shape *s, int m, const real *base,
+                                     size_t per_image, size_t t, int *ty, int *tx) {
+    const int tw = tiles_x(s, m);
+    const size_t per = wino_tiles(s, m);
     *ty = (int)(t % per / (size_t)tw), *tx = (int)(t % (size_t)tw);
     return base + t / per * per_image;
 }
 
-DIGIT_HOT static void transform_inputs(const conv_shape *s, const real *in, points V,
+DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *in, points V,
                                        size_t t0, size_t t1) {
+    const int P = wino_points(m);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
-        const real *img = tile_image(s, in, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
-        const real *px[16];
-        tile_inputs(s, img, ty, tx, px);
-        real *vp[16];
-        for (int p = 0; p < 16; p++) vp[p] = point_at(V, p, t);
-        const int inside = all_set(16, px);
+        const real *img = tile_image(s, m, in, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
+        const real *px[MAX_P];
+        tile_inputs(s, m, img, ty, tx, px);
+        real *vp[MAX_P];
+        for (int p = 0; p < P; p++) vp[p] = point_at(V, p, t);
+        const int inside = all_set(P, px);
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
-            real d[16][CW], v[16][CW];
-            load_block(16, px, c0, n, inside && n == CW, d);
-            input_transform(d, v);
-            store_block(16, vp, c0, n, v);
+            row d[MAX_P], v[MAX_P];
+            load_block(P, px, c0, n, inside && n == CW, d);
+            input_transform(m, d, v);
+            store_block(P, vp, c0, n, v);
         }
     }
 }
 
-DIGIT_HOT static void transform_outputs(const conv_shape *s, points M, const real *bias,
+DIGIT_HOT static void transform_outputs(const conv_shape *s, int m, points M, const real *bias,
                                         real *out, size_t t0, size_t t1) {
+    const int P = wino_points(m);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
-        const real *img = tile_image(s, out, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
-        const real *px[4];
-        tile_outputs(s, img, ty, tx, px);
-        const real *mp[16];
-        for (int p = 0; p < 16; p++) mp[p] = point_at(M, p, t);
+        const real *img = tile_image(s, m, out, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
+        const real *px[16];
+        tile_outputs(s, m, img, ty, tx, px);
+        const real *mp[MAX_P];
+        for (int p = 0; p < P; p++) mp[p] = point_at(M, p, t);
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
-            real m[16][CW], y[4][CW];
-            load_block(16, mp, c0, n, n == CW, m);
-            output_transform(m, y);
-            for (int k = 0; k < 4; k++) {
+            row mm[MAX_P], y[16];
+            load_block(P, mp, c0, n, n == CW, mm);
+            output_transform(m, mm, y);
+            for (int k = 0; k < m * m; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
                 if (bias)
@@ -297,42 +473,44 @@ DIGIT_HOT static void transform_outputs(const conv_shape *s, points M, const rea
 }
 
 /* dM = A dY A^T per tile: the output gradient in the transformed domain. */
-DIGIT_HOT static void transform_output_grads(const conv_shape *s, const real *dout, points dM,
-                                             size_t t0, size_t t1) {
+DIGIT_HOT static void transform_output_grads(const conv_shape *s, int m, const real *dout,
+                                             points dM, size_t t0, size_t t1) {
+    const int P = wino_points(m);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
-        const real *img = tile_image(s, dout, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
-        const real *px[4];
-        tile_outputs(s, img, ty, tx, px);
-        real *mp[16];
-        for (int p = 0; p < 16; p++) mp[p] = point_at(dM, p, t);
-        const int inside = all_set(4, px);
+        const real *img = tile_image(s, m, dout, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
+        const real *px[16];
+        tile_outputs(s, m, img, ty, tx, px);
+        real *mp[MAX_P];
+        for (int p = 0; p < P; p++) mp[p] = point_at(dM, p, t);
+        const int inside = all_set(m * m, px);
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
-            real dy[4][CW], dm[16][CW];
-            load_block(4, px, c0, n, inside && n == CW, dy);
-            output_transform_t(dy, dm);
-            store_block(16, mp, c0, n, dm);
+            row dy[16], dm[MAX_P];
+            load_block(m * m, px, c0, n, inside && n == CW, dy);
+            output_transform_t(m, dy, dm);
+            store_block(P, mp, c0, n, dm);
         }
     }
 }
 
-/* din += B dV B^T per tile, each added to its 4x4 input pixels. */
-DIGIT_HOT static void scatter_input_grads(const conv_shape *s, points dV, real *din, size_t t0,
-                                          size_t t1) {
+/* din += B dV B^T per tile, each added to its n x n input pixels. */
+DIGIT_HOT static void scatter_input_grads(const conv_shape *s, int m, points dV, real *din,
+                                          size_t t0, size_t t1) {
+    const int P = wino_points(m);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
-        const real *img = tile_image(s, din, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
-        const real *px[16];
-        tile_inputs(s, img, ty, tx, px);
-        const real *vp[16];
-        for (int p = 0; p < 16; p++) vp[p] = point_at(dV, p, t);
+        const real *img = tile_image(s, m, din, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
+        const real *px[MAX_P];
+        tile_inputs(s, m, img, ty, tx, px);
+        const real *vp[MAX_P];
+        for (int p = 0; p < P; p++) vp[p] = point_at(dV, p, t);
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
-            real dv[16][CW], dd[16][CW];
-            load_block(16, vp, c0, n, n == CW, dv);
-            input_transform_t(dv, dd);
-            for (int k = 0; k < 16; k++) {
+            row dv[MAX_P], dd[MAX_P];
+            load_block(P, vp, c0, n, n == CW, dv);
+            input_transform_t(m, dv, dd);
+            for (int k = 0; k < P; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
                 for (int c = 0; c < n; c++) dst[c] += dd[k][c];
@@ -350,51 +528,58 @@ static void product(int ta, int M, int N, int K, const real *A, const real *B, r
     else gemm(ta, 0, M, N, K, A, B, C, add);
 }
 
-/* The tiles go through in chunks of WINO_CHUNK, each through the
- * transforms and the 16 products before the next: a chunk's M, dM and dV
- * (and V's share) stay in the core's L2 cache, where a whole micro-batch's
- * (3 MB for basic's conv2) would go out to memory between the steps. */
-static size_t chunk_rows(size_t T) { return T < WINO_CHUNK ? T : WINO_CHUNK; }
+/* The tiles go through in chunks, each through the transforms and the P
+ * products before the next: a chunk's M, dM and dV (and V's share) stay
+ * in the core's L2 cache, where a whole micro-batch's (3 MB for basic's
+ * conv2) would go out to memory between the steps. On a Zen 4
+ * (digit-bench, basic, 1 and 2 threads) F(2x2)'s 32 and 64 ran alike
+ * within the noise, 128 a little slower. */
+static size_t chunk_of(int m) { return m == 4 ? WINO_CHUNK4 : WINO_CHUNK2; }
+static size_t chunk_rows(size_t T, int m) { return T < chunk_of(m) ? T : chunk_of(m); }
 /* One past the last tile of the chunk from t0. */
-static size_t chunk_end(size_t T, size_t t0) { return T - t0 < WINO_CHUNK ? T : t0 + WINO_CHUNK; }
-
-/* Tiles [t0, t1): transformed, multiplied and transformed back. */
-static void forward_chunk(const conv_shape *s, const real *in, const real *U, const real *bias,
-                          points v, points m, real *out, size_t t0, size_t t1) {
-    transform_inputs(s, in, v, t0, t1);
-    for (int p = 0; p < 16; p++)
-        product(0, (int)(t1 - t0), s->Co, s->Ci, point_at(v, p, t0),
-                U + (size_t)p * s->Ci * s->Co, point_at(m, p, t0), 0);
-    transform_outputs(s, m, bias, out, t0, t1);
+static size_t chunk_end(size_t T, size_t t0, int m) {
+    return T - t0 < chunk_of(m) ? T : t0 + chunk_of(m);
 }
 
-DIGIT_HOT void wino_forward(const conv_shape *s, const real *in, const real *U,
+/* Tiles [t0, t1): transformed, multiplied and transformed back. */
+static void forward_chunk(const conv_shape *s, int m, const real *in, const real *U,
+                          const real *bias, points v, points mm, real *out, size_t t0,
+                          size_t t1) {
+    transform_inputs(s, m, in, v, t0, t1);
+    for (int p = 0; p < wino_points(m); p++)
+        product(0, (int)(t1 - t0), s->Co, s->Ci, point_at(v, p, t0),
+                U + (size_t)p * s->Ci * s->Co, point_at(mm, p, t0), 0);
+    transform_outputs(s, m, mm, bias, out, t0, t1);
+}
+
+DIGIT_HOT void wino_forward(const conv_shape *s, int m, const real *in, const real *U,
                             const real *bias, real *V, real *M, real *out) {
-    const size_t T = (size_t)s->B * wino_tiles(s);
+    const size_t T = (size_t)s->B * wino_tiles(s, m);
     const points v = {V, T, 0, s->Ci};
-    for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK)
-        forward_chunk(s, in, U, bias, v, (points){M, chunk_rows(T), t0, s->Co}, out, t0,
-                      chunk_end(T, t0));
+    for (size_t t0 = 0; t0 < T; t0 += chunk_of(m))
+        forward_chunk(s, m, in, U, bias, v, (points){M, chunk_rows(T, m), t0, s->Co}, out, t0,
+                      chunk_end(T, t0, m));
 }
 
 /* Part `part` of `parts` of a forward pass: its share of the tiles, in
  * chunks, with M laid out over all the pass's tiles so that the parts
  * write disjoint rows of it. Each output element is the same sum as in
  * wino_forward: the parts split the rows of each product, not its sums. */
-DIGIT_HOT void wino_forward_part(const conv_shape *s, const real *in, const real *U,
+DIGIT_HOT void wino_forward_part(const conv_shape *s, int m, const real *in, const real *U,
                                  const real *bias, real *V, real *M, real *out, int part,
                                  int parts) {
-    const size_t T = (size_t)s->B * wino_tiles(s);
+    const size_t T = (size_t)s->B * wino_tiles(s, m);
     const size_t lo = T * (size_t)part / (size_t)parts, hi = T * (size_t)(part + 1) / (size_t)parts;
-    const points v = {V, T, 0, s->Ci}, m = {M, T, 0, s->Co};
-    for (size_t t0 = lo; t0 < hi; t0 += WINO_CHUNK)
-        forward_chunk(s, in, U, bias, v, m, out, t0, chunk_end(hi, t0));
+    const points v = {V, T, 0, s->Ci}, mm = {M, T, 0, s->Co};
+    for (size_t t0 = lo; t0 < hi; t0 += chunk_of(m))
+        forward_chunk(s, m, in, U, bias, v, mm, out, t0, chunk_end(hi, t0, m));
 }
 
-DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,
+DIGIT_HOT void wino_backward(const conv_shape *s, int m, const real *V, const real *U,
                              const real *dout, real *dU, real *dw, real *dbias,
                              real *dM, real *dV, real *din) {
-    const size_t T = (size_t)s->B * wino_tiles(s);
+    const int P = wino_points(m);
+    const size_t T = (size_t)s->B * wino_tiles(s, m);
     const size_t rows = (size_t)s->B * s->Ho * s->Wo, plane = (size_t)s->Ci * s->Co;
     if (dbias) {
         for (int c = 0; c < s->Co; c++) dbias[c] = 0;
@@ -402,22 +587,22 @@ DIGIT_HOT void wino_backward(const conv_shape *s, const real *V, const real *U,
             for (int c = 0; c < s->Co; c++) dbias[c] += dout[r * s->Co + c];
     }
     if (din) memset(din, 0, sizeof(real) * (size_t)s->B * s->H * s->W * s->Ci);
-    /* Ut [16][Co][Ci]: dV = dM U^T as a row-major product. */
-    const real *Ut = U + (size_t)WINO_POINTS * plane;
-    for (size_t t0 = 0; t0 < T; t0 += WINO_CHUNK) {
-        const size_t t1 = chunk_end(T, t0);
+    /* Ut [P][Co][Ci]: dV = dM U^T as a row-major product. */
+    const real *Ut = U + (size_t)P * plane;
+    for (size_t t0 = 0; t0 < T; t0 += chunk_of(m)) {
+        const size_t t1 = chunk_end(T, t0, m);
         const int n = (int)(t1 - t0);
-        const points v = {(real *)V, T, 0, s->Ci}, dm = {dM, chunk_rows(T), t0, s->Co};
-        const points dv = {dV, chunk_rows(T), t0, s->Ci};
-        transform_output_grads(s, dout, dm, t0, t1);
-        for (int p = 0; p < 16; p++) /* dU = V^T dM, summed over the chunks */
+        const points v = {(real *)V, T, 0, s->Ci}, dm = {dM, chunk_rows(T, m), t0, s->Co};
+        const points dv = {dV, chunk_rows(T, m), t0, s->Ci};
+        transform_output_grads(s, m, dout, dm, t0, t1);
+        for (int p = 0; p < P; p++) /* dU = V^T dM, summed over the chunks */
             product(1, s->Ci, s->Co, n, point_at(v, p, t0), point_at(dm, p, t0),
                     dU + (size_t)p * plane, t0 > 0);
         if (!din) continue;
-        for (int p = 0; p < 16; p++)
+        for (int p = 0; p < P; p++)
             product(0, n, s->Ci, s->Co, point_at(dm, p, t0), Ut + (size_t)p * plane,
                     point_at(dv, p, t0), 0);
-        scatter_input_grads(s, dv, din, t0, t1);
+        scatter_input_grads(s, m, dv, din, t0, t1);
     }
-    unpack_grad(s, dU, dw);
+    unpack_grad(s, m, dU, dw);
 }

@@ -11,8 +11,9 @@
  * as L, on a sample of every parameter tensor and of the input pixels.
  * Those networks run their 3x3 convolutions as net.c plans them: by
  * Winograd (winograd.c) where it is chosen; `make test` also runs this
- * program with DIGIT_CONV=im2col and DIGIT_CONV=winograd (every 3x3 conv,
- * the one-channel first layers included).
+ * program with DIGIT_CONV=im2col, and with DIGIT_CONV=winograd2 and
+ * winograd4 (every 3x3 conv, the one-channel first layers included, by
+ * F(2x2,3x3) or F(4x4,3x3)).
  *
  * Tolerance: with eps = 1e-5, a coordinate passes when
  *     |analytic - numeric| <= 1e-6 * max(|analytic|, |numeric|, 1e-2).
@@ -419,11 +420,12 @@ static void input_gradient(net_case *c, real *din) {
         conv2d_forward(&s, c->w.act, pk, NULL, col1, out1);
         conv2d_backward(&s, col1, pk, dout, dpacked, dw, NULL, dcol, din);
         free(pk), free(col1), free(out1);
-    } else if (L->conv_path == CONV_WINOGRAD) { /* DIGIT_CONV=winograd */
-        real *dU = malloc(sizeof(real) * wino_u_size(&s));
-        real *dM = malloc(sizeof(real) * c->B * wino_m_size(&s));
-        real *dV = malloc(sizeof(real) * c->B * wino_v_size(&s));
-        wino_backward(&s, col, packed, dout, dU, dw, L->b_count ? db : NULL, dM, dV, din);
+    } else if (L->conv_path == CONV_WINOGRAD) {
+        const int m = L->wino_m;
+        real *dU = malloc(sizeof(real) * wino_u_size(&s, m));
+        real *dM = malloc(sizeof(real) * c->B * wino_m_size(&s, m));
+        real *dV = malloc(sizeof(real) * c->B * wino_v_size(&s, m));
+        wino_backward(&s, m, col, packed, dout, dU, dw, L->b_count ? db : NULL, dM, dV, din);
         free(dU), free(dM), free(dV);
     } else {
         conv2d_backward(&s, col, packed, dout, dpacked, dw, L->b_count ? db : NULL, dcol, din);
