@@ -9,6 +9,12 @@
  */
 #include "internal.h"
 
+/* The transforms pass vector values between always-inlined helpers; gcc's
+ * note that such values change the ABI between targets does not apply. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include <string.h>
 
 #include "cpu.h"
@@ -64,188 +70,101 @@ size_t wino_u_size(const conv_shape *s, int m) {
     return 2 * (size_t)wino_points(m) * s->Ci * s->Co;
 }
 
-/* ---- F(2x2, 3x3): the transforms of one block of CW channels ---- */
+/* ---- the tile transforms, CW channels at a time ----
+ * Each 2-D transform is a 1-D transform down the columns, then along the
+ * rows, on vectors of CW channels (a GCC/clang vector type: each clone of
+ * DIGIT_HOT compiles it at its own width, with the same arithmetic). The
+ * 1-D transforms read x[0, ni) and write y[0, no). */
 
-/* v = B^T d B. */
-static inline void input_transform_f2(real d[16][CW], real v[16][CW]) {
-    real t[16][CW];
-    for (int j = 0; j < 4; j++)
-        for (int c = 0; c < CW; c++) {
-            t[0 + j][c] = d[0 + j][c] - d[8 + j][c];
-            t[4 + j][c] = d[4 + j][c] + d[8 + j][c];
-            t[8 + j][c] = d[8 + j][c] - d[4 + j][c];
-            t[12 + j][c] = d[4 + j][c] - d[12 + j][c];
-        }
-    for (int i = 0; i < 16; i += 4)
-        for (int c = 0; c < CW; c++) {
-            v[i + 0][c] = t[i + 0][c] - t[i + 2][c];
-            v[i + 1][c] = t[i + 1][c] + t[i + 2][c];
-            v[i + 2][c] = t[i + 2][c] - t[i + 1][c];
-            v[i + 3][c] = t[i + 1][c] - t[i + 3][c];
-        }
+typedef real vec __attribute__((vector_size(sizeof(real) * CW)));
+#define INLINE static inline __attribute__((always_inline))
+
+/* Loads and stores as fixed-size copies (one vector instruction each);
+ * macros rather than functions, since clang refuses a vector wider than
+ * the default target's as a value crossing a call, inlined or not. */
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(vec))
+#define VSTORE(p, v) memcpy((p), &(v), sizeof(vec))
+
+/* F(2x2): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ * A^T = [1 1 1 0; 0 1 -1 -1]. */
+INLINE void bt4(const vec *x, vec *y) {
+    y[0] = x[0] - x[2], y[1] = x[1] + x[2], y[2] = x[2] - x[1], y[3] = x[1] - x[3];
+}
+INLINE void b4(const vec *x, vec *y) { /* the transpose of bt4 */
+    y[0] = x[0], y[1] = x[1] - x[2] + x[3], y[2] = -x[0] + x[1] + x[2], y[3] = -x[3];
+}
+INLINE void at4(const vec *x, vec *y) { y[0] = x[0] + x[1] + x[2], y[1] = x[1] - x[2] - x[3]; }
+INLINE void a2(const vec *x, vec *y) { /* the transpose of at4 */
+    y[0] = x[0], y[1] = x[0] + x[1], y[2] = x[0] - x[1], y[3] = -x[1];
 }
 
-/* y = A^T m A (2x2 from 4x4). */
-static inline void output_transform_f2(real m[16][CW], real y[4][CW]) {
-    real t[8][CW];
-    for (int j = 0; j < 4; j++)
-        for (int c = 0; c < CW; c++) {
-            t[0 + j][c] = m[0 + j][c] + m[4 + j][c] + m[8 + j][c];
-            t[4 + j][c] = m[4 + j][c] - m[8 + j][c] - m[12 + j][c];
-        }
-    for (int i = 0; i < 2; i++)
-        for (int c = 0; c < CW; c++) {
-            y[2 * i + 0][c] = t[4 * i + 0][c] + t[4 * i + 1][c] + t[4 * i + 2][c];
-            y[2 * i + 1][c] = t[4 * i + 1][c] - t[4 * i + 2][c] - t[4 * i + 3][c];
-        }
+/* F(4x4), Lavin and Gray's points 0, 1, -1, 2, -2 and infinity:
+ * B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+ *        0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+INLINE void bt6(const vec *x, vec *y) {
+    const vec a = x[4] - x[2], b = x[3] - x[1];
+    y[0] = (real)4 * x[0] - (real)5 * x[2] + x[4];
+    y[1] = (x[3] + x[4]) - (real)4 * (x[1] + x[2]);
+    y[2] = (x[4] - x[3]) + (real)4 * (x[1] - x[2]);
+    y[3] = a + (real)2 * b;
+    y[4] = a - (real)2 * b;
+    y[5] = (real)4 * x[1] - (real)5 * x[3] + x[5];
+}
+INLINE void b6(const vec *x, vec *y) { /* the transpose of bt6 */
+    y[0] = (real)4 * x[0];
+    y[1] = (real)4 * (x[2] - x[1]) + (real)2 * (x[4] - x[3]) + (real)4 * x[5];
+    y[2] = (real)-5 * x[0] - (real)4 * (x[1] + x[2]) - (x[3] + x[4]);
+    y[3] = (x[1] - x[2]) + (real)2 * (x[3] - x[4]) - (real)5 * x[5];
+    y[4] = x[0] + x[1] + x[2] + x[3] + x[4];
+    y[5] = x[5];
+}
+INLINE void at6(const vec *x, vec *y) {
+    const vec a = x[1] + x[2], b = x[1] - x[2], d = x[3] + x[4], e = x[3] - x[4];
+    y[0] = x[0] + a + d;
+    y[1] = b + (real)2 * e;
+    y[2] = a + (real)4 * d;
+    y[3] = b + (real)8 * e + x[5];
+}
+INLINE void a4(const vec *x, vec *y) { /* the transpose of at6 */
+    const vec a = x[0] + x[2], b = x[1] + x[3], d = x[0] + (real)4 * x[2],
+              e = (real)2 * x[1] + (real)8 * x[3];
+    y[0] = x[0], y[1] = a + b, y[2] = a - b, y[3] = d + e, y[4] = d - e, y[5] = x[3];
 }
 
-/* dm = A dy A^T (4x4 from 2x2): the transpose of output_transform. */
-static inline void output_transform_t_f2(real dy[4][CW], real dm[16][CW]) {
-    real t[8][CW]; /* [4 rows][2 columns] */
-    for (int j = 0; j < 2; j++)
-        for (int c = 0; c < CW; c++) {
-            t[0 + j][c] = dy[0 + j][c];
-            t[2 + j][c] = dy[0 + j][c] + dy[2 + j][c];
-            t[4 + j][c] = dy[0 + j][c] - dy[2 + j][c];
-            t[6 + j][c] = -dy[2 + j][c];
-        }
-    for (int i = 0; i < 4; i++)
-        for (int c = 0; c < CW; c++) {
-            dm[4 * i + 0][c] = t[2 * i][c];
-            dm[4 * i + 1][c] = t[2 * i][c] + t[2 * i + 1][c];
-            dm[4 * i + 2][c] = t[2 * i][c] - t[2 * i + 1][c];
-            dm[4 * i + 3][c] = -t[2 * i + 1][c];
-        }
-}
+/* The 1-D transforms of tile side m: inputs (n from n), their transpose,
+ * outputs (m from n) and their transpose (n from m). */
+INLINE void t_in(int m, const vec *x, vec *y) { m == 4 ? bt6(x, y) : bt4(x, y); }
+INLINE void t_in_t(int m, const vec *x, vec *y) { m == 4 ? b6(x, y) : b4(x, y); }
+INLINE void t_out(int m, const vec *x, vec *y) { m == 4 ? at6(x, y) : at4(x, y); }
+INLINE void t_out_t(int m, const vec *x, vec *y) { m == 4 ? a4(x, y) : a2(x, y); }
 
-/* dd = B dv B^T: the transpose of input_transform. */
-static inline void input_transform_t_f2(real dv[16][CW], real dd[16][CW]) {
-    real t[16][CW];
-    for (int j = 0; j < 4; j++)
-        for (int c = 0; c < CW; c++) {
-            t[0 + j][c] = dv[0 + j][c];
-            t[4 + j][c] = dv[4 + j][c] - dv[8 + j][c] + dv[12 + j][c];
-            t[8 + j][c] = -dv[0 + j][c] + dv[4 + j][c] + dv[8 + j][c];
-            t[12 + j][c] = -dv[12 + j][c];
-        }
-    for (int i = 0; i < 16; i += 4)
-        for (int c = 0; c < CW; c++) {
-            dd[i + 0][c] = t[i + 0][c];
-            dd[i + 1][c] = t[i + 1][c] - t[i + 2][c] + t[i + 3][c];
-            dd[i + 2][c] = -t[i + 0][c] + t[i + 1][c] + t[i + 2][c];
-            dd[i + 3][c] = -t[i + 3][c];
-        }
-}
+/* A 2-D transform of an ni x ni block into an no x no block by the 1-D
+ * transform `f`: block element k at in[k] + off, written to y[k]. */
+#define TRANSFORM_2D(f, m, ni, no, in, off, y)                                  \
+    do {                                                                        \
+        vec t_[MAX_P];                                                          \
+        for (int j_ = 0; j_ < (ni); j_++) {                                     \
+            vec x_[MAX_N], c_[MAX_N];                                           \
+            for (int i_ = 0; i_ < (ni); i_++) VLOAD(x_[i_], (in)[(ni) * i_ + j_] + (off)); \
+            f(m, x_, c_);                                                       \
+            for (int i_ = 0; i_ < (no); i_++) t_[(ni) * i_ + j_] = c_[i_];      \
+        }                                                                       \
+        for (int i_ = 0; i_ < (no); i_++) f(m, t_ + (ni) * i_, (y) + (no) * i_); \
+    } while (0)
 
-/* ---- F(4x4, 3x3) (Lavin and Gray's points 0, 1, -1, 2, -2 and infinity):
- * each 2-D transform is its 1-D transform down the columns, then along
- * the rows. The 1-D transforms read x[k] = in[k * is] and write
- * out[k * os], over CW channels. ---- */
-
-/* B^T x (6 from 6), B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
- *                         0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
-static inline void bt_1d(const row *in, int is, row *out, int os) {
-    for (int c = 0; c < CW; c++) {
-        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
-                   x4 = in[4 * is][c], x5 = in[5 * is][c];
-        const real a = x4 - x2, b = x3 - x1;
-        out[0][c] = 4 * x0 - 5 * x2 + x4;
-        out[os][c] = (x3 + x4) - 4 * (x1 + x2);
-        out[2 * os][c] = (x4 - x3) + 4 * (x1 - x2);
-        out[3 * os][c] = a + 2 * b;
-        out[4 * os][c] = a - 2 * b;
-        out[5 * os][c] = 4 * x1 - 5 * x3 + x5;
-    }
+/* v = B^T d B; y = A^T m A; dm = A dy A^T; dd = B dv B^T. */
+INLINE void input_transform(int m, const real *const *d, size_t off, vec *v) {
+    TRANSFORM_2D(t_in, m, side_in(m), side_in(m), d, off, v);
 }
-
-/* B x: the transpose of bt_1d. */
-static inline void b_1d(const row *in, int is, row *out, int os) {
-    for (int c = 0; c < CW; c++) {
-        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
-                   x4 = in[4 * is][c], x5 = in[5 * is][c];
-        out[0][c] = 4 * x0;
-        out[os][c] = 4 * (x2 - x1) + 2 * (x4 - x3) + 4 * x5;
-        out[2 * os][c] = -5 * x0 - 4 * (x1 + x2) - (x3 + x4);
-        out[3 * os][c] = (x1 - x2) + 2 * (x3 - x4) - 5 * x5;
-        out[4 * os][c] = x0 + x1 + x2 + x3 + x4;
-        out[5 * os][c] = x5;
-    }
+INLINE void output_transform(int m, const real *const *mm, size_t off, vec *y) {
+    TRANSFORM_2D(t_out, m, side_in(m), m, mm, off, y);
 }
-
-/* A^T x (4 from 6), A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
- *                         0 1 -1 8 -8 1]. */
-static inline void at_1d(const row *in, int is, row *out, int os) {
-    for (int c = 0; c < CW; c++) {
-        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c],
-                   x4 = in[4 * is][c], x5 = in[5 * is][c];
-        const real a = x1 + x2, b = x1 - x2, d = x3 + x4, e = x3 - x4;
-        out[0][c] = x0 + a + d;
-        out[os][c] = b + 2 * e;
-        out[2 * os][c] = a + 4 * d;
-        out[3 * os][c] = b + 8 * e + x5;
-    }
+INLINE void output_transform_t(int m, const real *const *dy, size_t off, vec *dm) {
+    TRANSFORM_2D(t_out_t, m, m, side_in(m), dy, off, dm);
 }
-
-/* A x (6 from 4): the transpose of at_1d. */
-static inline void a_1d(const row *in, int is, row *out, int os) {
-    for (int c = 0; c < CW; c++) {
-        const real x0 = in[0][c], x1 = in[is][c], x2 = in[2 * is][c], x3 = in[3 * is][c];
-        const real a = x0 + x2, b = x1 + x3, d = x0 + 4 * x2, e = 2 * x1 + 8 * x3;
-        out[0][c] = x0;
-        out[os][c] = a + b;
-        out[2 * os][c] = a - b;
-        out[3 * os][c] = d + e;
-        out[4 * os][c] = d - e;
-        out[5 * os][c] = x3;
-    }
-}
-
-/* v = B^T d B. */
-static inline void input_transform_f4(row d[MAX_P], row v[MAX_P]) {
-    row t[MAX_P];
-    for (int j = 0; j < 6; j++) bt_1d(d + j, 6, t + j, 6);
-    for (int i = 0; i < 6; i++) bt_1d(t + 6 * i, 1, v + 6 * i, 1);
-}
-
-/* y = A^T m A (4x4 from 6x6). */
-static inline void output_transform_f4(row m[MAX_P], row y[16]) {
-    row t[24]; /* [4 rows][6 columns] */
-    for (int j = 0; j < 6; j++) at_1d(m + j, 6, t + j, 6);
-    for (int i = 0; i < 4; i++) at_1d(t + 6 * i, 1, y + 4 * i, 1);
-}
-
-/* dm = A dy A^T (6x6 from 4x4). */
-static inline void output_transform_t_f4(row dy[16], row dm[MAX_P]) {
-    row t[24]; /* [6 rows][4 columns] */
-    for (int j = 0; j < 4; j++) a_1d(dy + j, 4, t + j, 4);
-    for (int i = 0; i < 6; i++) a_1d(t + 4 * i, 1, dm + 6 * i, 1);
-}
-
-/* dd = B dv B^T. */
-static inline void input_transform_t_f4(row dv[MAX_P], row dd[MAX_P]) {
-    row t[MAX_P];
-    for (int j = 0; j < 6; j++) b_1d(dv + j, 6, t + j, 6);
-    for (int i = 0; i < 6; i++) b_1d(t + 6 * i, 1, dd + 6 * i, 1);
-}
-
-/* ---- either tile size ---- */
-
-static inline void input_transform(int m, row d[MAX_P], row v[MAX_P]) {
-    if (m == 4) input_transform_f4(d, v);
-    else input_transform_f2(d, v);
-}
-static inline void output_transform(int m, row mm[MAX_P], row y[16]) {
-    if (m == 4) output_transform_f4(mm, y);
-    else output_transform_f2(mm, y);
-}
-static inline void output_transform_t(int m, row dy[16], row dm[MAX_P]) {
-    if (m == 4) output_transform_t_f4(dy, dm);
-    else output_transform_t_f2(dy, dm);
-}
-static inline void input_transform_t(int m, row dv[MAX_P], row dd[MAX_P]) {
-    if (m == 4) input_transform_t_f4(dv, dd);
-    else input_transform_t_f2(dv, dd);
+INLINE void input_transform_t(int m, const real *const *dv, size_t off, vec *dd) {
+    TRANSFORM_2D(t_in_t, m, side_in(m), side_in(m), dv, off, dd);
 }
 
 /* ---- kernels: U = G g G^T, dw = G^T dU G, CW output channels at a time
@@ -368,22 +287,14 @@ static inline int all_set(int k_count, const real *const *px) {
     return all;
 }
 
-/* rows[k][0, CW) = src[k][c0, c0 + n), zero past n and for a NULL src.
- * `full`: every src is set and n == CW, the common case, which then runs
- * as k_count straight vector copies with no test between them (basic's
- * conv2 forward: 762-764 -> 743-754 us per 16 images on a Zen 4). */
-static inline void load_block(int k_count, const real *const *src, int c0, int n, int full,
-                              row *rows) {
-    if (full) {
-        for (int k = 0; k < k_count; k++) memcpy(rows[k], src[k] + c0, sizeof rows[k]);
-        return;
-    }
+/* rows[k][0, CW) = src[k][c0, c0 + n), zero past n and for a NULL src. */
+static inline void load_block(int k_count, const real *const *src, int c0, int n, row *rows) {
     for (int k = 0; k < k_count; k++) {
         if (!src[k]) {
             memset(rows[k], 0, sizeof rows[k]);
             continue;
         }
-        if (n == CW) { /* the common case: a fixed-length copy */
+        if (n == CW) { /* a fixed-length copy */
             memcpy(rows[k], src[k] + c0, sizeof rows[k]);
             continue;
         }
@@ -424,9 +335,21 @@ static inline const real *tile_image(const conv_shape *s, int m, const real *bas
     return base + t / per * per_image;
 }
 
+/* Pointers to a block's local rows, for the transforms' partial blocks. */
+static void rows_of(row *rows, int k_count, const real **px) {
+    for (int k = 0; k < k_count; k++) px[k] = rows[k];
+}
+
+/* The blocks of a tile: a full block of channels (n == CW) of a tile
+ * inside the image goes straight from memory to memory; any other through
+ * local rows, zero-padded (load_block) and stored in part (store_block). */
+
 DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *in, points V,
                                        size_t t0, size_t t1) {
     const int P = wino_points(m);
+    row d[MAX_P];
+    const real *dp[MAX_P];
+    rows_of(d, P, dp);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
         const real *img = tile_image(s, m, in, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
@@ -437,10 +360,16 @@ DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *i
         const int inside = all_set(P, px);
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
-            row d[MAX_P], v[MAX_P];
-            load_block(P, px, c0, n, inside && n == CW, d);
-            input_transform(m, d, v);
-            store_block(P, vp, c0, n, v);
+            vec v[MAX_P];
+            if (inside && n == CW) {
+                if (m == 4) input_transform(4, px, (size_t)c0, v);
+                else input_transform(2, px, (size_t)c0, v);
+            } else {
+                load_block(P, px, c0, n, d);
+                if (m == 4) input_transform(4, dp, 0, v);
+                else input_transform(2, dp, 0, v);
+            }
+            store_block(P, vp, c0, n, (row *)v);
         }
     }
 }
@@ -457,16 +386,35 @@ DIGIT_HOT static void transform_outputs(const conv_shape *s, int m, points M, co
         for (int p = 0; p < P; p++) mp[p] = point_at(M, p, t);
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
-            row mm[MAX_P], y[16];
-            load_block(P, mp, c0, n, n == CW, mm);
-            output_transform(m, mm, y);
+            vec y[16];
+            if (n == CW) {
+                if (m == 4) output_transform(4, mp, (size_t)c0, y);
+                else output_transform(2, mp, (size_t)c0, y);
+            } else {
+                row mm[MAX_P];
+                const real *mmp[MAX_P];
+                rows_of(mm, P, mmp);
+                load_block(P, mp, c0, n, mm);
+                if (m == 4) output_transform(4, mmp, 0, y);
+                else output_transform(2, mmp, 0, y);
+            }
             for (int k = 0; k < m * m; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
+                if (n == CW) {
+                    if (bias) {
+                        vec b;
+                        VLOAD(b, bias + c0);
+                        y[k] += b;
+                    }
+                    VSTORE(dst, y[k]);
+                    continue;
+                }
+                const real *yk = (const real *)&y[k];
                 if (bias)
-                    for (int c = 0; c < n; c++) dst[c] = y[k][c] + bias[c0 + c];
+                    for (int c = 0; c < n; c++) dst[c] = yk[c] + bias[c0 + c];
                 else
-                    for (int c = 0; c < n; c++) dst[c] = y[k][c];
+                    for (int c = 0; c < n; c++) dst[c] = yk[c];
             }
         }
     }
@@ -476,6 +424,9 @@ DIGIT_HOT static void transform_outputs(const conv_shape *s, int m, points M, co
 DIGIT_HOT static void transform_output_grads(const conv_shape *s, int m, const real *dout,
                                              points dM, size_t t0, size_t t1) {
     const int P = wino_points(m);
+    row dy[16];
+    const real *dyp[16];
+    rows_of(dy, m * m, dyp);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
         const real *img = tile_image(s, m, dout, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
@@ -486,10 +437,16 @@ DIGIT_HOT static void transform_output_grads(const conv_shape *s, int m, const r
         const int inside = all_set(m * m, px);
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
-            row dy[16], dm[MAX_P];
-            load_block(m * m, px, c0, n, inside && n == CW, dy);
-            output_transform_t(m, dy, dm);
-            store_block(P, mp, c0, n, dm);
+            vec dm[MAX_P];
+            if (inside && n == CW) {
+                if (m == 4) output_transform_t(4, px, (size_t)c0, dm);
+                else output_transform_t(2, px, (size_t)c0, dm);
+            } else {
+                load_block(m * m, px, c0, n, dy);
+                if (m == 4) output_transform_t(4, dyp, 0, dm);
+                else output_transform_t(2, dyp, 0, dm);
+            }
+            store_block(P, mp, c0, n, (row *)dm);
         }
     }
 }
@@ -507,13 +464,30 @@ DIGIT_HOT static void scatter_input_grads(const conv_shape *s, int m, points dV,
         for (int p = 0; p < P; p++) vp[p] = point_at(dV, p, t);
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
-            row dv[MAX_P], dd[MAX_P];
-            load_block(P, vp, c0, n, n == CW, dv);
-            input_transform_t(m, dv, dd);
+            vec dd[MAX_P];
+            if (n == CW) {
+                if (m == 4) input_transform_t(4, vp, (size_t)c0, dd);
+                else input_transform_t(2, vp, (size_t)c0, dd);
+            } else {
+                row dv[MAX_P];
+                const real *dvp[MAX_P];
+                rows_of(dv, P, dvp);
+                load_block(P, vp, c0, n, dv);
+                if (m == 4) input_transform_t(4, dvp, 0, dd);
+                else input_transform_t(2, dvp, 0, dd);
+            }
             for (int k = 0; k < P; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
-                for (int c = 0; c < n; c++) dst[c] += dd[k][c];
+                if (n == CW) {
+                    vec d;
+                    VLOAD(d, dst);
+                    d += dd[k];
+                    VSTORE(dst, d);
+                    continue;
+                }
+                const real *ddk = (const real *)&dd[k];
+                for (int c = 0; c < n; c++) dst[c] += ddk[c];
             }
         }
     }
