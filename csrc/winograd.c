@@ -342,7 +342,24 @@ static void rows_of(row *rows, int k_count, const real **px) {
 
 /* The blocks of a tile: a full block of channels (n == CW) of a tile
  * inside the image goes straight from memory to memory; any other through
- * local rows, zero-padded (load_block) and stored in part (store_block). */
+ * local rows, zero-padded (load_block) and stored in part (store_block).
+ * What a transform reads: src at c0 when `direct`, else the local rows
+ * (local_p pointing at `local`), filled from src; *off is the offset. */
+static inline const real *const *block_source(int k_count, const real *const *src, int c0,
+                                              int n, int direct, row *local,
+                                              const real *const *local_p, size_t *off) {
+    if (direct) {
+        *off = (size_t)c0;
+        return src;
+    }
+    load_block(k_count, src, c0, n, local);
+    *off = 0;
+    return local_p;
+}
+
+/* f(m, ...) with m a constant, so that each tile size gets its own
+ * unrolled copy of the transform. */
+#define BY_TILE(f, m, ...) ((m) == 4 ? f(4, __VA_ARGS__) : f(2, __VA_ARGS__))
 
 DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *in, points V,
                                        size_t t0, size_t t1) {
@@ -361,14 +378,9 @@ DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *i
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
             vec v[MAX_P];
-            if (inside && n == CW) {
-                if (m == 4) input_transform(4, px, (size_t)c0, v);
-                else input_transform(2, px, (size_t)c0, v);
-            } else {
-                load_block(P, px, c0, n, d);
-                if (m == 4) input_transform(4, dp, 0, v);
-                else input_transform(2, dp, 0, v);
-            }
+            size_t off;
+            const real *const *src = block_source(P, px, c0, n, inside && n == CW, d, dp, &off);
+            BY_TILE(input_transform, m, src, off, v);
             store_block(P, vp, c0, n, (row *)v);
         }
     }
@@ -377,6 +389,9 @@ DIGIT_HOT static void transform_inputs(const conv_shape *s, int m, const real *i
 DIGIT_HOT static void transform_outputs(const conv_shape *s, int m, points M, const real *bias,
                                         real *out, size_t t0, size_t t1) {
     const int P = wino_points(m);
+    row mm[MAX_P];
+    const real *mmp[MAX_P];
+    rows_of(mm, P, mmp);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
         const real *img = tile_image(s, m, out, (size_t)s->Ho * s->Wo * s->Co, t, &ty, &tx);
@@ -387,17 +402,9 @@ DIGIT_HOT static void transform_outputs(const conv_shape *s, int m, points M, co
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
             vec y[16];
-            if (n == CW) {
-                if (m == 4) output_transform(4, mp, (size_t)c0, y);
-                else output_transform(2, mp, (size_t)c0, y);
-            } else {
-                row mm[MAX_P];
-                const real *mmp[MAX_P];
-                rows_of(mm, P, mmp);
-                load_block(P, mp, c0, n, mm);
-                if (m == 4) output_transform(4, mmp, 0, y);
-                else output_transform(2, mmp, 0, y);
-            }
+            size_t off;
+            const real *const *src = block_source(P, mp, c0, n, n == CW, mm, mmp, &off);
+            BY_TILE(output_transform, m, src, off, y);
             for (int k = 0; k < m * m; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
@@ -438,14 +445,10 @@ DIGIT_HOT static void transform_output_grads(const conv_shape *s, int m, const r
         for (int c0 = 0; c0 < s->Co; c0 += CW) {
             const int n = s->Co - c0 < CW ? s->Co - c0 : CW;
             vec dm[MAX_P];
-            if (inside && n == CW) {
-                if (m == 4) output_transform_t(4, px, (size_t)c0, dm);
-                else output_transform_t(2, px, (size_t)c0, dm);
-            } else {
-                load_block(m * m, px, c0, n, dy);
-                if (m == 4) output_transform_t(4, dyp, 0, dm);
-                else output_transform_t(2, dyp, 0, dm);
-            }
+            size_t off;
+            const real *const *src =
+                block_source(m * m, px, c0, n, inside && n == CW, dy, dyp, &off);
+            BY_TILE(output_transform_t, m, src, off, dm);
             store_block(P, mp, c0, n, (row *)dm);
         }
     }
@@ -455,6 +458,9 @@ DIGIT_HOT static void transform_output_grads(const conv_shape *s, int m, const r
 DIGIT_HOT static void scatter_input_grads(const conv_shape *s, int m, points dV, real *din,
                                           size_t t0, size_t t1) {
     const int P = wino_points(m);
+    row dv[MAX_P];
+    const real *dvp[MAX_P];
+    rows_of(dv, P, dvp);
     for (size_t t = t0; t < t1; t++) {
         int ty, tx;
         const real *img = tile_image(s, m, din, (size_t)s->H * s->W * s->Ci, t, &ty, &tx);
@@ -465,17 +471,9 @@ DIGIT_HOT static void scatter_input_grads(const conv_shape *s, int m, points dV,
         for (int c0 = 0; c0 < s->Ci; c0 += CW) {
             const int n = s->Ci - c0 < CW ? s->Ci - c0 : CW;
             vec dd[MAX_P];
-            if (n == CW) {
-                if (m == 4) input_transform_t(4, vp, (size_t)c0, dd);
-                else input_transform_t(2, vp, (size_t)c0, dd);
-            } else {
-                row dv[MAX_P];
-                const real *dvp[MAX_P];
-                rows_of(dv, P, dvp);
-                load_block(P, vp, c0, n, dv);
-                if (m == 4) input_transform_t(4, dvp, 0, dd);
-                else input_transform_t(2, dvp, 0, dd);
-            }
+            size_t off;
+            const real *const *src = block_source(P, vp, c0, n, n == CW, dv, dvp, &off);
+            BY_TILE(input_transform_t, m, src, off, dd);
             for (int k = 0; k < P; k++) {
                 if (!px[k]) continue;
                 real *dst = (real *)px[k] + c0;
