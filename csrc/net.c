@@ -133,7 +133,9 @@ static conv_shape conv_of(const layer_plan *L, int B) {
 static int choose_conv(const conv_shape *s, int first) {
     const char *force = getenv("DIGIT_CONV");
     if (force && !strcmp(force, "im2col")) return CONV_IM2COL;
-    if (force && !strncmp(force, "winograd", 8) && wino_fits(s)) return CONV_WINOGRAD;
+    const int winograd = force && (!strcmp(force, "winograd") || !strcmp(force, "winograd2") ||
+                                   !strcmp(force, "winograd4"));
+    if (winograd && wino_fits(s)) return CONV_WINOGRAD;
     if (wino_fits(s) && s->Ci >= WINO_MIN_CHANNELS) return CONV_WINOGRAD;
     /* The one-channel kernels where digit-bench --layers measured them
      * faster than im2col + OpenBLAS (forward + backward, 16 images, Zen 4):

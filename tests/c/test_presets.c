@@ -225,12 +225,13 @@ static double max_diff(const digit_model *a, const digit_model *b) {
     return worst;
 }
 
-/* On 320 images: 5 steps. A rounding difference grows in training, and
- * once it flips a ReLU or a max-pool's choice, Adam moves the weights it
- * touches apart by steps of the learning rate (0.004 for strong) whatever
- * the gradient's size. strong on 640 images (10 steps) differed by 2.5e-5
- * with F(2x2) convolutions and by 1.3e-3 with F(4x4) (mean 1.2e-5), a
- * flip between steps 5 and 10; on 320 images by 3e-7 and 1e-6. */
+/* On 320 images: 5 steps. A rounding difference grows in training, by
+ * jumps (presumably where it flips a ReLU or a max-pool's choice; Adam then
+ * moves the weights concerned by steps of the learning rate, 0.004 for
+ * strong, whatever the gradient's size). strong on 640 images (10 steps)
+ * differed by 2.5e-5 with F(2x2) convolutions and by 1.3e-3 with F(4x4)
+ * (mean 1.2e-5), a jump between steps 5 and 10; on 320 images by 3e-7
+ * and 1e-6. */
 static void test_determinism(const digit_dataset *ds) {
     digit_status st;
     double t0 = now();
