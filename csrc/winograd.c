@@ -41,9 +41,10 @@ static int tiles_x(const conv_shape *s, int m) { return (s->Wo + m - 1) / m; }
 size_t wino_tiles(const conv_shape *s, int m) { return (size_t)tiles_y(s, m) * tiles_x(s, m); }
 
 /* Measured on a Zen 4 (digit-bench --layers, 16 images, forward +
- * backward): basic's conv2 (576 products against 784) 1946 against 2382
- * us, compact's (324 against 400) 354 against 410. F(4x4)'s transforms
- * cost more per product, so near a tie F(2x2) keeps the shape. */
+ * backward, both tiles beside a test run): basic's conv2 (576 products
+ * against 784) 1946 against 2382 us, compact's (324 against 400) 354
+ * against 410. F(4x4)'s transforms cost more per product, so near a tie
+ * F(2x2) keeps the shape. */
 int wino_choose_tile(const conv_shape *s) {
     const size_t p2 = 16 * wino_tiles(s, 2), p4 = 36 * wino_tiles(s, 4);
     return 10 * p4 <= 9 * p2 ? 4 : 2;
