@@ -3,17 +3,9 @@
  * winograd.c — F(2x2, 3x3) and F(4x4, 3x3) convolutions; see winograd.h
  * for the method and the layouts. A tile has m x m outputs (m = 2 or 4),
  * n x n inputs (n = m + 2) and P = n * n points. The transforms work on
- * CW channels at a time, copied into small local blocks, so that every
- * arithmetic loop has a fixed length and no aliasing: the compiler turns
- * each into a few vector instructions.
+ * vectors of CW channels, each transform unrolled for its tile size.
  */
 #include "internal.h"
-
-/* The transforms pass vector values between always-inlined helpers; gcc's
- * note that such values change the ABI between targets does not apply. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 #include <string.h>
 
@@ -174,8 +166,9 @@ INLINE void input_transform_t(int m, const real *const *dv, size_t off, vec *dd)
 /* G x (n from 3), x[k] = in[k * is]. F(2x2): G = [1 0 0; 1/2 1/2 1/2;
  * 1/2 -1/2 1/2; 0 0 1]. F(4x4): G = [1/4 0 0; -1/6 -1/6 -1/6;
  * -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], with the sixths
- * and their halves as products by their reciprocals (a division per
- * element was a tenth of a backward pass). */
+ * and their halves as products by their reciprocals (done one channel pair
+ * at a time and by division, unpack_grad took 4.3% of basic's training
+ * profile; 1.2% now). */
 static const real SIXTH = (real)(1.0 / 6), TWELFTH = (real)(1.0 / 12),
                   TWENTYFOURTH = (real)(1.0 / 24);
 
