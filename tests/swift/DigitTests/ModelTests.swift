@@ -63,7 +63,11 @@ struct ModelTests {
         // The same images through every entry point give the same answers.
         let nested = stride(from: 0, to: samples.pixels.count, by: 784).map { Array(samples.pixels[$0 ..< $0 + 784]) }
         #expect(try model.predict(nested.map { try Image(pixels: $0) }) == predictions)
-        #expect(try model.predict(Image(pixels: nested[1])) == predictions[1])
+        // One image alone may differ from its batch in the last bits (digit.h:
+        // the batch size changes how the work is split).
+        let single = try model.predict(Image(pixels: nested[1]))
+        #expect(single.digit == predictions[1].digit)
+        #expect(zip(single.probabilities, predictions[1].probabilities).allSatisfy { abs($0 - $1) < 1e-6 })
         let floats = try model.predictFlat(samples.pixels.map { Float($0) / 255 })
         for (a, b) in zip(floats, predictions) {
             #expect(a.digit == b.digit)
