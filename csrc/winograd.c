@@ -38,7 +38,8 @@ size_t wino_tiles(const conv_shape *s, int m) { return (size_t)tiles_y(s, m) * t
  * against 410. F(4x4)'s transforms cost more per product, so near a tie
  * F(2x2) keeps the shape. */
 int wino_choose_tile(const conv_shape *s) {
-    const size_t p2 = 16 * wino_tiles(s, 2), p4 = 36 * wino_tiles(s, 4);
+    const size_t p2 = (size_t)wino_points(2) * wino_tiles(s, 2);
+    const size_t p4 = (size_t)wino_points(4) * wino_tiles(s, 4);
     return 10 * p4 <= 9 * p2 ? 4 : 2;
 }
 
@@ -496,10 +497,10 @@ static void product(int ta, int M, int N, int K, const real *A, const real *B, r
 
 /* The tiles go through in chunks, each through the transforms and the P
  * products before the next: a chunk's M, dM and dV (and V's share) stay
- * in the core's L2 cache, where a whole micro-batch's (3 MB for basic's
- * conv2) would go out to memory between the steps. On a Zen 4
- * (digit-bench, basic, 1 and 2 threads) F(2x2)'s 32 and 64 ran alike
- * within the noise, 128 a little slower. */
+ * in the core's L2 cache, where a whole micro-batch's (2.4 to 3 MB of M
+ * for basic's conv2) would go out to memory between the steps. On a Zen 4
+ * (digit-bench, basic) F(2x2)'s chunks of 32 and 64 ran alike within the
+ * noise, 128 a little slower; F(4x4)'s of 16, 32 and 64 alike. */
 static size_t chunk_of(int m) { return m == 4 ? WINO_CHUNK4 : WINO_CHUNK2; }
 static size_t chunk_rows(size_t T, int m) { return T < chunk_of(m) ? T : chunk_of(m); }
 /* One past the last tile of the chunk from t0. */
